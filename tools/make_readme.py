@@ -1,0 +1,30 @@
+"""Write README.md from nbs/index.ipynb without Quarto (nbdev_readme needs Quarto, which is not always installed).
+
+Hidden cells (`#| hide`) are dropped and cell directives are stripped, as nbdev_readme does. Usage: python tools/make_readme.py
+"""
+import re, sys
+from pathlib import Path
+import nbformat
+
+root = Path(__file__).resolve().parents[1]
+nb = nbformat.read(root/'nbs'/'index.ipynb', as_version=4)
+out = []
+for c in nb.cells:
+    src = c.source
+    dirs = re.findall(r'^#\|\s*(.*)$', src, flags=re.M)
+    if any(d.strip().startswith(('hide', 'include: false')) for d in dirs): continue
+    if c.cell_type == 'markdown':
+        out.append(src.strip())
+        continue
+    code = re.sub(r'^#\|.*\n?', '', src, flags=re.M).strip()
+    if code and not any(d.strip().startswith('echo: false') for d in dirs): out.append(f"```python\n{code}\n```")
+    for o in c.get('outputs', []):
+        data = o.get('data', {})
+        if o.get('output_type') == 'stream': out.append("    " + o['text'].rstrip().replace('\n', '\n    '))
+        elif 'text/markdown' in data: out.append(''.join(data['text/markdown']).strip())
+        elif 'text/plain' in data and 'text/html' not in data: out.append("    " + ''.join(data['text/plain']).rstrip().replace('\n', '\n    '))
+        elif 'text/html' in data: out.append(re.sub(r'<style[^>]*>.*?</style>\s*', '', ''.join(data['text/html']), flags=re.S).strip())
+text = "\n\n".join(s for s in out if s) + "\n"
+text = text.replace("\n> ", "\n> ", 1)
+(root/'README.md').write_text(text)
+print(f"README.md written from nbs/index.ipynb ({len(text)} characters)")
