@@ -16,9 +16,10 @@ from torchvision.models import EfficientNet, ResNet
 
 # %% auto #0
 __all__ = ['ARCHS', 'UnknownArchError', 'InputShapeError', 'PretrainedWeightsError', 'SmallCNN', 'CustomCNN', 'PneumoniaMNISTCNN',
-           'CNN94', 'CNNV2', 'weights_path', 'load_imagenet_weights', 'adapt_first_conv', 'resnet18', 'resnet50',
-           'efficientnet_b0', 'ArchSpec', 'get_model', 'resnet_splitter', 'efficientnet_splitter', 'small_cnn_splitter',
-           'splitter', 'get_splitter', 'cam_layer', 'features_head', 'n_params', 'model_size_mb', 'model_summary_table']
+           'CNN94', 'CNNV2', 'PneumoResNet', 'weights_path', 'load_imagenet_weights', 'adapt_first_conv', 'resnet18',
+           'resnet50', 'efficientnet_b0', 'ArchSpec', 'get_model', 'resnet_splitter', 'efficientnet_splitter',
+           'small_cnn_splitter', 'splitter', 'get_splitter', 'cam_layer', 'features_head', 'n_params', 'model_size_mb',
+           'model_summary_table']
 
 # %% ../nbs/03_models.ipynb #916c33c9
 from .core import PneumoError, load_state
@@ -150,6 +151,37 @@ class CNNV2(CNN94):
                  filters:tuple=(16, 32, 64, 128),  # channels of the conv blocks
                  **kwargs):                        # `hidden`, `p`, `slope` as in `CNN94`
         super().__init__(n_in, n_out, img_size, filters=filters, **kwargs)
+
+# %% ../nbs/03_models.ipynb #ab80b9f7
+class _BasicBlock(nn.Module):
+    "ResNet basic block: conv3x3-BN-ReLU-conv3x3-BN plus a shortcut (AvgPool + 1x1 conv + BN when the shape changes), ReLU."
+    def __init__(self, ni:int, nf:int, stride:int=1):
+        super().__init__()
+        self.c1, self.b1, self.a1 = nn.Conv2d(ni, nf, 3, stride, 1, bias=False), nn.BatchNorm2d(nf), nn.ReLU()
+        self.c2, self.b2 = nn.Conv2d(nf, nf, 3, 1, 1, bias=False), nn.BatchNorm2d(nf)
+        self.sc = nn.Identity() if (ni == nf and stride == 1) else nn.Sequential(
+            nn.AvgPool2d(stride) if stride > 1 else nn.Identity(), nn.Conv2d(ni, nf, 1, bias=False), nn.BatchNorm2d(nf))
+        self.a2 = nn.ReLU()
+    def forward(self, x): return self.a2(self.b2(self.c2(self.a1(self.b1(self.c1(x))))) + self.sc(x))
+
+class PneumoResNet(SmallCNN):
+    "pneumo_nb's own small ResNet for 28 px PneumoniaMNIST (`--preset best`): stem, 3 stages of basic blocks, GAP, dropout, `n_out` logits."
+    def __init__(self,
+                 n_in:int=1,            # input channels
+                 n_out:int=1,           # logits
+                 img_size:int|tuple=28, # input size (the network is fully convolutional up to the global pooling)
+                 width:int=16,          # channels of stage 1; stages have width, 2*width, 4*width
+                 blocks:int=1,          # basic blocks per stage
+                 p:float=0.2):          # dropout before the linear layer
+        super().__init__(n_in, img_size, n_pool=2)
+        w, layers, ni = _check_int(width, 'width'), [], None
+        stem = [nn.Conv2d(self.n_in, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU()]; ni = w
+        for i, nf in enumerate((w, 2 * w, 4 * w)):
+            for b in range(_check_int(blocks, 'blocks')):
+                layers.append(_BasicBlock(ni, nf, 2 if (b == 0 and i > 0) else 1)); ni = nf
+        self.features = nn.Sequential(*stem, *layers)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(p), nn.Linear(ni, _check_int(n_out, 'n_out')))
+
 
 # %% ../nbs/03_models.ipynb #a95a8f3a
 @contextlib.contextmanager
@@ -294,6 +326,8 @@ ARCHS = {
     'resnet18': ArchSpec(resnet18, 1, 224, '000 002 003', True, 'ResNet-18, head Dropout 0.5 + Linear'),
     'resnet50': ArchSpec(resnet50, 1, 224, '001', True, 'ResNet-50, head Dense(ReLU) + Dropout + Linear'),
     'efficientnet_b0': ArchSpec(efficientnet_b0, 2, 224, '004', True, 'EfficientNet-b0, head 500-100-2, dropout 0.3'),
+    'pneumo_resnet': ArchSpec(_small(PneumoResNet), 1, 28, 'pneumo_nb', False,
+                              'small ResNet 16/32/64, GAP, dropout 0.2, 1 logit (--preset best)'),
 }
 
 def _spec(name:str) -> tuple:
