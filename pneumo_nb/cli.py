@@ -175,12 +175,15 @@ def predict_arrays(model:torch.nn.Module, # a trained model
                    bs:int=256, # images per forward pass
                    device=None # None: `default_device()`
                   ) -> np.ndarray:
-    "Probability of PNEUMONIA for each image, computed in batches without gradients."
+    "Probability of PNEUMONIA for each image, computed in batches without gradients (averaged with the mirror image if `batch['tta']=='hflip'`)."
     device = default_device(device); model = model.to(device).eval()
     out = []
     with torch.inference_mode():
         for i in range(0, len(x), bs):
-            out.append(probs_from_logits(model(to_model_input(x[i:i + bs], batch).to(device)).float()).cpu())
+            xb = to_model_input(x[i:i + bs], batch).to(device)
+            p = probs_from_logits(model(xb).float())
+            if batch.get('tta') == 'hflip': p = (p + probs_from_logits(model(xb.flip(-1)).float())) / 2  # test-time augmentation
+            out.append(p.cpu())
     return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
 
 # %% ../nbs/08_cli.ipynb #045fa5e8
