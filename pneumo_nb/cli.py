@@ -288,7 +288,7 @@ def train_config(preset:str='default', # a key of `pneumo_nb.train.PRESETS`
                  size:int|None=None, # PneumoniaMNIST release (default 28) or squish size of folder images (default 64)
                  pretrained:bool|None=None, # None: the preset's
                  balance:float|None=None, # balance by augmentation to this majority/minority ratio (report 004: 1.2)
-                 train_limit:int|None=None, # use only the first N training images
+                 train_limit:int|None=None, # train on a seeded random subset of N training images
                  **overrides # other `pneumo_nb.train.DEFAULT_CONFIG` keys: arch, epochs, bs, lr, seed, img_size, n_ch...
                 ) -> dict:
     "The `pneumo_nb.train` configuration of a CLI run: the preset, the dataset as in-memory arrays, and the user's overrides."
@@ -326,7 +326,7 @@ def train_and_report(dataset:str='pneumoniamnist', # 'pneumoniamnist', 'chest_xr
                      pretrained:bool|None=None, # ImageNet weights (must be cached offline); None: the preset's
                      img_size:int|None=None, n_ch:int|None=None, # model input size and channels; None: the preset's
                      balance:float|None=None, # balance by augmentation to this majority/minority ratio (report 004: 1.2)
-                     train_limit:int|None=None, # train on the first N training images (quick checks)
+                     train_limit:int|None=None, # train on a seeded random subset of N training images (quick checks)
                      out=None, # run folder; None: runs/<timestamp>
                      overwrite:bool=False, # replace an existing run folder
                      n_boot:int=1000, # bootstrap resamples of the 95% intervals

@@ -305,7 +305,7 @@ DEFAULT_CONFIG = dict(
     data='pneumoniamnist', # 'pneumoniamnist', 'folder' (alias 'kaggle'; `image_dls`) or 'folder_arrays' (images in memory, `tensor_dls`)
     data_path=None, size=28, # PneumoniaMNIST release size, or the size folder images are loaded at ('folder_arrays'; None: as stored)
     img_size=None, n_ch=1, norm='dataset', aug=True, bs=128, valid_pct=0.15, download=False,
-    train_subset=None, # use only the first N training images (quick checks)
+    train_subset=None, # train on a seeded random subset of N training images (quick checks)
     balance=None, target_ratio=1.2, # None, 'sampler' (`weighted_dls`) or 'augment' (`balance_by_augmentation`, in-memory data)
     arch='pmnist_cnn', pretrained=False, n_out=None, model_kwargs={},
     loss='weighted', class_weights='auto', pos_weight_factor=None,
@@ -360,7 +360,8 @@ def _dls_from_config(cfg:dict) -> DataLoaders:
     if cfg['data'] == 'folder':
         items = kaggle_items(cfg['data_path'], download=cfg['download'], valid_pct=cfg['valid_pct'], seed=cfg['seed'])
         if cfg['train_subset']:
-            items = pd.concat([items[items.split == 'train'].head(cfg['train_subset']), items[items.split != 'train']])
+            tr = items[items.split == 'train']   # a seeded random subset: the item table is sorted by class
+            items = pd.concat([tr.sample(min(cfg['train_subset'], len(tr)), random_state=cfg['seed']), items[items.split != 'train']])
         common['size'] = common.pop('img_size') or 224
         dls = image_dls(items, **common)
     else:
@@ -372,7 +373,9 @@ def _dls_from_config(cfg:dict) -> DataLoaders:
             (xt, yt), (xv, yv) = [load_items_arrays(items[items.split == s], size=cfg['size'], n_ch=1 if cfg['n_ch'] == 1 else 3)
                                   for s in ('train', 'valid')]
             source = dict(dataset='folder_arrays', size=cfg['size'], path=str(cfg['data_path']))
-        if cfg['train_subset']: xt, yt = xt[:cfg['train_subset']], yt[:cfg['train_subset']]
+        if cfg['train_subset']:   # a seeded random subset (folder arrays are sorted by class)
+            keep = np.sort(np.random.default_rng(cfg['seed']).permutation(len(yt))[:cfg['train_subset']])
+            xt, yt = xt[keep], yt[keep]
         if cfg['balance'] == 'augment': xt, yt = balance_by_augmentation(xt, yt, cfg['target_ratio'], seed=cfg['seed'])
         dls = tensor_dls(xt, yt, xv, yv, **common)
         dls.source = source
