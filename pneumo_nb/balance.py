@@ -18,7 +18,7 @@ __all__ = ['LabelError', 'class_counts', 'class_weights', 'pos_weight', 'sample_
 from fastai.data.core import DataLoaders, TfmdDL
 from fastai.callback.data import WeightedDL
 from .core import *
-from .data import TensorDL, TensorPair, split_counts
+from .data import TensorDL, TensorPair, split_counts, read_xray
 
 # %% ../nbs/02_balance.ipynb #4da286fe
 class LabelError(PneumoError, ValueError):
@@ -181,18 +181,10 @@ def balance_by_augmentation(x, # uint8 training images (see `augment_images` for
 
 # %% ../nbs/02_balance.ipynb #2a3d8e20
 def _read_image(path, mode:str|None=None, size:int|None=None) -> np.ndarray:
-    "One image file as a uint8 array (mode 'L', 'RGB', or None: grayscale stays grayscale); a clear error naming the file."
-    try:
-        with Image.open(path) as im:
-            if mode is None: mode = 'L' if im.mode in ('L', 'LA', 'I', 'I;16', '1') else 'RGB'
-            if im.mode in ('I', 'I;16') and mode == 'L':  # 16-bit grayscale: scale to 8 bits rather than clip
-                a = np.asarray(im, dtype=np.float64); im = Image.fromarray((a / max(a.max(), 1) * 255).astype(np.uint8))
-            im = im.convert(mode)
-            if size is not None and im.size != (size, size): im = im.resize((size, size), Image.BILINEAR)
-            return np.asarray(im)
-    except FileNotFoundError: raise DataNotFoundError(f"Image {path} does not exist (was the folder moved?).") from None
-    except (OSError, ValueError) as e:
-        raise CorruptDataError(f"Could not read {path} ({type(e).__name__}: {e}); remove it or re-run folder_items(check='full').") from None
+    "One image file as a uint8 array through `pneumo_nb.data.read_xray` (mode 'L', 'RGB', or None: as stored), squished to `size`."
+    im = read_xray(path, n_ch=None if mode is None else 1 if mode == 'L' else 3)
+    if size is not None and im.size != (size, size): im = im.resize((size, size), Image.BILINEAR)
+    return np.asarray(im)
 
 def load_items_arrays(items:pd.DataFrame, # item table (path, label, ...) from `folder_items` / `kaggle_items`
                       size:int|None=None, # resize (squish) every image to size x size; None keeps the files' size
