@@ -20,8 +20,12 @@ for c in nb.cells:
     if code and not any(d.strip().startswith('echo: false') for d in dirs): out.append(f"```python\n{code}\n```")
     for o in c.get('outputs', []):
         data = o.get('data', {})
+        if o.get('output_type') == 'stream' and o.get('name') == 'stderr': continue   # warnings are not documentation
         if o.get('output_type') == 'stream': out.append("    " + o['text'].rstrip().replace('\n', '\n    '))
-        elif 'text/markdown' in data: out.append(''.join(data['text/markdown']).strip())
+        elif 'text/markdown' in data:
+            md = ''.join(data['text/markdown']).strip()
+            if md.startswith('```html') and md.endswith('```'): md = md[len('```html'):-3].strip()   # fastprogress tables
+            out.append(md)
         elif 'text/plain' in data and 'text/html' not in data: out.append("    " + ''.join(data['text/plain']).rstrip().replace('\n', '\n    '))
         elif 'text/html' in data: out.append(re.sub(r'<style[^>]*>.*?</style>\s*', '', ''.join(data['text/html']), flags=re.S).strip())
 text = "\n\n".join(s for s in out if s) + "\n"
