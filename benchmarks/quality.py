@@ -1,6 +1,6 @@
 """Quality benchmark of a preset on the official PneumoniaMNIST 28 px test split (issue 8).
 
-Trains `pneumo_train --preset PRESET` (through `pneumo_nb.cli.train_and_report`) for seeds 0, 1, 2, reads each run's
+Trains `pneumo_train --preset PRESET` (through `pneumo_nb.runs.train_and_report`) for seeds 0, 1, 2, reads each run's
 metrics.json, and prints the mean and std of the test AUC and of the test accuracy at 0.5, plus the wall time per seed.
 Everything (threshold, epochs, augmentation) is chosen on train/validation; test is only reported.
 
@@ -16,13 +16,13 @@ def main():
     ap.add_argument('--out', default=str(Path(__file__).parent/'results'))
     a = ap.parse_args()
     import torch
-    from pneumo_nb.cli import train_and_report
+    from pneumo_nb.runs import train_and_report
     from pneumo_nb.core import versions
     rows = []
     with tempfile.TemporaryDirectory() as d:
         for s in a.seeds:
             t0 = time.perf_counter()
-            run = train_and_report(preset=a.preset, seed=s, out=Path(d)/f'seed{s}', figures=False, verbose=False)
+            run = train_and_report(a.preset, Path(d)/f'seed{s}', figures=False, progress='quiet', seed=s)
             dt = time.perf_counter() - t0
             m = json.loads((run/'metrics.json').read_text())
             row = dict(seed=s, seconds=round(dt, 1), test_auc=m['test']['auc'], test_acc=m['test']['accuracy'],

@@ -45,13 +45,14 @@ torch.set_num_threads(args.threads)
 
 from sklearn.metrics import roc_auc_score
 from fastai.optimizer import Adam
-from pneumo_nb.core import set_seed, probs_from_logits, test_data
-from pneumo_nb.data import load_pneumoniamnist, tensor_dls
+from pneumo_nb.core import set_seed, probs_from_logits, find_data
+from pneumo_nb.data import load_pneumoniamnist
+from pneumo_nb.train import tensor_dls
 from pneumo_nb.models import get_model, n_params
 from pneumo_nb.balance import class_weights
 from pneumo_nb.train import make_learner, BinaryLoss, PlainTensors
 
-root = test_data('pneumoniamnist')
+root = find_data('pneumoniamnist')
 xt, yt = load_pneumoniamnist('train', root=root)
 xv, yv = load_pneumoniamnist('val', root=root)
 W = class_weights(yt)
@@ -65,7 +66,7 @@ def run_fastai(seed):
     set_seed(seed)
     dls = tensor_dls(xt, yt, xv, yv, bs=args.bs, aug=False, norm='dataset', device='cpu', seed=seed)
     set_seed(seed)
-    learn = make_learner(dls, arch=args.arch, save_best=False, csv_log=False, fast=not args.no_plain, opt=args.opt, wd=1e-4)
+    learn = make_learner(dls, arch=args.arch, save_best=False, csv_log=False, fast=not args.no_plain, opt=args.opt, wd=1e-4, progress='bar')
     t0, c0 = time.perf_counter(), time.process_time()
     if args.bar:  # the progress bar and epoch table are drawn (their cost counts) but not shown
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()): learn.fit_one_cycle(args.epochs, args.lr)
