@@ -14,20 +14,22 @@ import matplotlib.pyplot as plt
 from scipy.stats import rankdata
 from scipy.optimize import minimize_scalar
 from sklearn import metrics as skm
+from sklearn.calibration import calibration_curve
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
-from fastai.data.core import DataLoaders
-from .core import CLASSES, PneumoError, probs_from_logits, atomic_write
+from .core import CLASSES, PneumoError, TestSplitError, probs_from_logits, atomic_write, default_device
+from .data import to_model_input, refuse_test, tag_split
 
 # %% auto #0
-__all__ = ['METRICS', 'HEADLINE', 'EvalInputError', 'as_labels', 'as_probs', 'pixel_baseline', 'binary_metrics', 'confusion',
-           'classification_report_df', 'threshold_table', 'choose_threshold', 'bootstrap_ci', 'paired_bootstrap_auc',
-           'calibration_bins', 'ece', 'reliability_diagram', 'fit_temperature', 'apply_temperature', 'model_outputs',
-           'get_logits', 'get_probs', 'hflip', 'tta_probs', 'tta_report', 'save_preds', 'load_preds', 'history_df',
-           'plot_curves', 'plot_confusions', 'plot_roc', 'plot_threshold_tradeoff', 'plot_prediction_grid',
-           'top_mistakes', 'plot_top_mistakes', 'comparison_table', 'format_table', 'comparison_markdown',
-           'save_comparison', 'evaluation_report']
+__all__ = ['METRICS', 'HEADLINE', 'TTA', 'GRID_FONT', 'EvalInputError', 'as_labels', 'as_probs', 'pixel_baseline',
+           'binary_metrics', 'confusion', 'classification_report_df', 'threshold_table', 'choose_threshold',
+           'bootstrap_ci', 'paired_bootstrap_auc', 'calibration_bins', 'ece', 'reliability_diagram', 'fit_temperature',
+           'apply_temperature', 'model_outputs', 'get_logits', 'get_probs', 'hflip', 'tta_batch_probs', 'tta_probs',
+           'tta_report', 'predict_arrays', 'save_preds', 'load_preds', 'history_df', 'plot_curves', 'plot_confusions',
+           'plot_roc', 'plot_threshold_tradeoff', 'grid_key', 'plot_prediction_grid', 'top_mistakes',
+           'plot_top_mistakes', 'comparison_table', 'format_table', 'comparison_markdown', 'save_comparison',
+           'evaluation_report']
 
 # %% ../nbs/05_evaluate.ipynb #1f3ea747
 class EvalInputError(PneumoError, ValueError):
@@ -185,6 +187,7 @@ def choose_threshold(y_val, # VALIDATION labels (never test)
                      thresholds=np.arange(0.30, 0.801, 0.01) # candidate thresholds (report 003's sweep)
                     ) -> tuple:
     "`(threshold, table)`: the best balanced accuracy among thresholds whose sensitivity >= `min_sensitivity`."
+    refuse_test(y_val, p_val, what='choosing a threshold')
     tab = threshold_table(y_val, p_val, thresholds)
     tab['meets_target'] = tab['sensitivity'] >= min_sensitivity - 1e-12
     if tab['meets_target'].any(): i = tab.loc[tab['meets_target'], 'balanced_accuracy'].idxmax()
@@ -283,13 +286,11 @@ def calibration_bins(y, # true labels
     "Per non-empty bin: its edges, `count`, mean predicted probability `mean_p` and observed PNEUMONIA share `frac_pos`."
     y, p = _check(y, p)
     if n_bins < 1: raise EvalInputError("n_bins must be >= 1.")
-    b = np.minimum((p * n_bins).astype(int), n_bins - 1)
-    cnt = np.bincount(b, minlength=n_bins)
-    keep = cnt > 0
-    df = pd.DataFrame(dict(lo=np.arange(n_bins) / n_bins, hi=np.arange(1, n_bins + 1) / n_bins, count=cnt,
-                           mean_p=np.bincount(b, p, n_bins) / np.maximum(cnt, 1),
-                           frac_pos=np.bincount(b, y, n_bins) / np.maximum(cnt, 1)))
-    return df[keep].reset_index(drop=True)
+    frac, mean = calibration_curve(y, p, n_bins=n_bins, strategy='uniform')
+    edges = np.linspace(0, 1, n_bins + 1)
+    cnt = np.bincount(np.searchsorted(edges[1:-1], p), minlength=n_bins)   # sklearn's binning, for the counts
+    keep = np.flatnonzero(cnt)
+    return pd.DataFrame(dict(lo=edges[keep], hi=edges[keep + 1], count=cnt[keep], mean_p=mean, frac_pos=frac))
 
 def ece(y, # true labels
         p, # probability of PNEUMONIA
@@ -339,6 +340,7 @@ def fit_temperature(logits_val, # VALIDATION logits: [N], [N,1] or [N,2]
                     bounds=(0.05, 20.0) # search range of T
                    ) -> float:
     "The temperature `T` minimising the validation NLL of `probs_from_logits(logits / T)`."
+    refuse_test(logits_val, y_val, what='fitting a temperature')
     z, y = _logits(logits_val), as_labels(y_val)
     if len(z) != len(y): raise EvalInputError(f"{len(z)} logits but {len(y)} labels.")
     r = minimize_scalar(lambda lt: _nll(z, y, np.exp(lt)), bounds=np.log(bounds), method='bounded',
@@ -359,7 +361,7 @@ def _model_dl(learn_or_model, dl):
         model = learn_or_model.model
         if dl is None: dl = learn_or_model.dls.valid
     else: raise EvalInputError(f"Expected a fastai Learner or a torch nn.Module, got {type(learn_or_model).__name__}.")
-    if isinstance(dl, DataLoaders): dl = dl.valid
+    if hasattr(dl, 'train') and hasattr(dl, 'valid'): dl = dl.valid   # fastai DataLoaders: the validation one
     if dl is None: raise EvalInputError("A bare nn.Module needs `dl`: an iterable of (x, y) batches, e.g. a DataLoader.")
     return model, dl
 
@@ -415,6 +417,18 @@ def get_probs(learn_or_model, # a fastai Learner, or a torch nn.Module
 # %% ../nbs/05_evaluate.ipynb #15a68408
 def hflip(x): return x.flip(-1)
 
+TTA = {None: (), 'hflip': (hflip,)}   # a run's `tta` setting -> the input transforms averaged with the identity
+
+def tta_batch_probs(model:nn.Module, # a model returning 1 or 2 logits, in eval mode
+                    xb:torch.Tensor, # one input batch on the model's device
+                    tta=None, # None, 'hflip', or a sequence of input transforms
+                   ) -> torch.Tensor:
+    "PNEUMONIA probabilities of one batch, averaged over the identity and the transforms of `tta`: the one place TTA happens."
+    tfms = TTA[tta] if tta is None or isinstance(tta, str) else tuple(tta)
+    p = probs_from_logits(model(xb).float())
+    for t in tfms: p = p + probs_from_logits(model(t(xb)).float())
+    return p / (1 + len(tfms))
+
 def tta_probs(learn_or_model, # a fastai Learner, or a torch nn.Module returning logits
               dl=None, # batches of (x, y); default: the Learner's validation DataLoader
               flips:bool=True, # add horizontal flips
@@ -422,12 +436,19 @@ def tta_probs(learn_or_model, # a fastai Learner, or a torch nn.Module returning
              ) -> tuple:
     "`(p, y)`: PNEUMONIA probability averaged over the identity and the chosen input transforms."
     model, dl = _model_dl(learn_or_model, dl)
-    tfms = [None] + ([hflip] if flips else []) + list(extra_tfms)
-    ps = []
-    for t in tfms:
-        out, y = model_outputs(model, dl, t)
-        ps.append(probs_from_logits(out).numpy().astype(np.float64))
-    return np.mean(ps, 0), as_labels(_np(y).round())
+    tfms = TTA['hflip' if flips else None] + tuple(extra_tfms)
+    par = next(model.parameters(), None)
+    dev = par.device if par is not None else torch.device('cpu')
+    was, ps, ys = model.training, [], []
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for b in dl:
+                x = torch.as_tensor(b[0]).to(dev).as_subclass(torch.Tensor)
+                ps.append(tta_batch_probs(model, x, tfms).cpu()); ys.append(torch.as_tensor(b[1]).cpu().as_subclass(torch.Tensor))
+    finally: model.train(was)
+    if not ps: raise EvalInputError("`dl` yielded no batches.")
+    return torch.cat(ps).numpy().astype(np.float64), as_labels(torch.cat(ys).numpy().round())
 
 def tta_report(y_val, # VALIDATION labels
                p_plain, # validation probabilities without TTA
@@ -437,6 +458,7 @@ def tta_report(y_val, # VALIDATION labels
                seed:int=0 # seed of the resampling
               ) -> pd.DataFrame:
     "Metrics without and with TTA and their difference; `attrs` hold the paired AUC bootstrap and a verdict."
+    refuse_test(y_val, p_plain, p_tta, what='deciding whether to use TTA')
     cols = ['auc', 'accuracy', 'balanced_accuracy', 'sensitivity', 'specificity']
     a, b = binary_metrics(y_val, p_plain, threshold), binary_metrics(y_val, p_tta, threshold)
     df = pd.DataFrame([{c: a[c] for c in cols}, {c: b[c] for c in cols}], index=['plain', 'tta'])
@@ -446,6 +468,25 @@ def tta_report(y_val, # VALIDATION labels
               f" (validation AUC difference {pb['diff']:+.4f}, 95% CI [{pb['lo']:+.4f}, {pb['hi']:+.4f}])"
     df.attrs.update(auc_diff=pb, verdict=verdict)
     return df
+
+# %% ../nbs/05_evaluate.ipynb #4eec72be
+def predict_arrays(model:nn.Module, # a trained model returning 1 or 2 logits
+                   x, # uint8 images [N,H,W] or [N,H,W,3] (see `pneumo_nb.data.to_model_input`)
+                   batch:dict, # the run's batch preprocessing: img_size, n_ch, mean, std, tta
+                   bs:int=256, # images per forward pass
+                   device=None # None: `default_device()`
+                  ) -> np.ndarray:
+    "Probability of PNEUMONIA for each image (float32 `[N]`), in batches, eval mode, no gradients, with the run's TTA."
+    device = default_device(device); was = model.training
+    model.to(device).eval()
+    out = []
+    try:
+        with torch.inference_mode():
+            for i in range(0, len(x), bs):
+                xb = to_model_input(x[i:i + bs], batch).to(device).as_subclass(torch.Tensor)
+                out.append(tta_batch_probs(model, xb, batch.get('tta')).cpu())
+    finally: model.train(was)
+    return torch.cat(out).numpy().astype(np.float32) if out else np.zeros(0, np.float32)
 
 # %% ../nbs/05_evaluate.ipynb #a8feaf15
 def save_preds(path, # a .csv file to write (replaced atomically)
@@ -593,19 +634,27 @@ def _pred_conf(p, t):
     pred = (p >= t).astype(np.int64)
     return pred, np.where(pred == 1, p, 1 - p)
 
-def _grid(images, y, p, idxs, threshold, ncols, title_prefix=False, size=1.9):
+GRID_FONT = 9   # points: readable on a figure saved at 72 dpi
+
+def grid_key(threshold:float) -> str:
+    "The one-line key under every prediction grid."
+    return (f"Each image: true class (label) / predicted class (model confidence in the predicted class); "
+            f"green border = right, red = wrong; PNEUMONIA predicted when p >= {threshold:.2f}.")
+
+def _grid(images, y, p, idxs, threshold, ncols, names=None, size=2.0):
     pred, conf = _pred_conf(p, threshold)
     nrows = max(1, math.ceil(len(idxs) / ncols))
-    fig, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.35) * nrows), squeeze=False)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.45) * nrows + 0.5), squeeze=False)
     for ax in axs.flat: ax.axis('off')
     for ax, i in zip(axs.flat, idxs):
         ax.axis('on'); ax.set_xticks([]); ax.set_yticks([])
         ax.imshow(_show_img(images[i]), cmap='gray')
         col = 'green' if pred[i] == y[i] else 'red'
         for s in ax.spines.values(): s.set_edgecolor(col); s.set_linewidth(3)
-        head = f"#{i} " if title_prefix else ''
-        ax.set_title(f"{head}{CLASSES[y[i]]} /\n{CLASSES[pred[i]]} ({conf[i]:.2f})", fontsize=8, color=col)
-    fig.tight_layout()
+        head = f"{names[i]}\n" if names is not None else ''
+        ax.set_title(f"{head}{CLASSES[y[i]]} / {CLASSES[pred[i]]} ({conf[i]:.2f})", fontsize=GRID_FONT, color=col)
+    fig.text(0.5, 0.01, grid_key(threshold), ha='center', va='bottom', fontsize=GRID_FONT - 1, wrap=True)
+    fig.tight_layout(rect=(0, 0.5 / fig.get_figheight() + 0.02, 1, 1))
     return fig
 
 def plot_prediction_grid(images, # images [N,H,W], [N,C,H,W] or [N,H,W,C], same order as y and p
@@ -615,13 +664,14 @@ def plot_prediction_grid(images, # images [N,H,W], [N,C,H,W] or [N,H,W,C], same 
                          n:int=16, # number of images shown (a random sample unless `idxs` is given)
                          idxs=None, # explicit indices to show
                          seed:int=0, # seed of the random sample
-                         ncols:int=4 # images per row
+                         ncols:int=4, # images per row
+                         names=None # optional image names (e.g. file names), shown above each title
                         ) -> plt.Figure:
-    "A grid of images with green (right) or red (wrong) borders and 'true / predicted (confidence)' titles."
+    "A grid of images with green (right) or red (wrong) borders, 'true / predicted (confidence)' titles and a key."
     y, p = _check(y, p); t = _thr(threshold)
     if len(images) != len(y): raise EvalInputError(f"{len(images)} images but {len(y)} labels.")
     if idxs is None: idxs = np.random.default_rng(seed).choice(len(y), size=min(n, len(y)), replace=False)
-    return _grid(images, y, p, list(idxs), t, ncols)
+    return _grid(images, y, p, list(idxs), t, ncols, names)
 
 def top_mistakes(y, # true labels
                  p, # probability of PNEUMONIA
@@ -639,17 +689,21 @@ def plot_top_mistakes(images, # images, same order as y and p
                       p, # probability of PNEUMONIA
                       threshold:float=0.5, # predict PNEUMONIA when p >= threshold
                       k:int=8, # how many mistakes to show
-                      ncols:int=4 # images per row
+                      ncols:int=4, # images per row
+                      names=None # optional image names (e.g. file names), shown above each title
                      ) -> plt.Figure:
-    "The `k` most confident mistakes, titled '#index true / predicted (confidence)'."
+    "The `k` most confident mistakes, most confident first, titled 'true / predicted (confidence)', with the grid's key."
     y, p = _check(y, p)
     if len(images) != len(y): raise EvalInputError(f"{len(images)} images but {len(y)} labels.")
     idxs = top_mistakes(y, p, threshold, k)
     if not len(idxs):
         fig, ax = plt.subplots(figsize=(4, 1)); ax.axis('off')
-        ax.text(0.5, 0.5, 'no mistakes at this threshold', ha='center', va='center')
+        ax.text(0.5, 0.5, 'no mistakes at this threshold', ha='center', va='center', fontsize=GRID_FONT)
         return fig
-    return _grid(images, y, p, list(idxs), _thr(threshold), ncols, title_prefix=True)
+    fig = _grid(images, y, p, list(idxs), _thr(threshold), ncols, names)
+    fig.suptitle(f"The {len(idxs)} most confident mistakes, most confident first", fontsize=GRID_FONT + 1)
+    fig.tight_layout(rect=(0, 0.5 / fig.get_figheight() + 0.02, 1, 1))
+    return fig
 
 # %% ../nbs/05_evaluate.ipynb #a10b8158
 _INFO = ('params', 'size_mb', 'train_time_s', 'images_per_s')

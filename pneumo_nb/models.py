@@ -18,7 +18,7 @@ from torchvision.models import EfficientNet, ResNet
 __all__ = ['ARCHS', 'UnknownArchError', 'InputShapeError', 'PretrainedWeightsError', 'SmallCNN', 'CustomCNN', 'PneumoniaMNISTCNN',
            'CNN94', 'CNNV2', 'PneumoResNet', 'weights_path', 'load_imagenet_weights', 'adapt_first_conv', 'resnet18',
            'resnet50', 'efficientnet_b0', 'ArchSpec', 'get_model', 'resnet_splitter', 'efficientnet_splitter',
-           'small_cnn_splitter', 'splitter', 'get_splitter', 'cam_layer', 'features_head', 'n_params', 'model_size_mb',
+           'small_cnn_splitter', 'splitter', 'cam_layer', 'features_head', 'n_params', 'model_size_mb',
            'model_summary_table']
 
 # %% ../nbs/03_models.ipynb #916c33c9
@@ -69,7 +69,6 @@ class SmallCNN(nn.Module):
         self.features.train(was)
         return n
 
-    @torch.jit.unused
     def _check(self, x):
         if x.ndim != 4 or x.shape[1] != self.n_in or tuple(x.shape[-2:]) != self.img_size:
             raise InputShapeError(
@@ -78,7 +77,7 @@ class SmallCNN(nn.Module):
                 f"get_model(..., n_in={x.shape[1] if x.ndim == 4 else '?'}, img_size={tuple(x.shape[-2:])})")
 
     def forward(self, x):
-        if not (torch.jit.is_scripting() or torch.jit.is_tracing()): self._check(x)
+        self._check(x)
         return self.head(self.features(x))
 
 # %% ../nbs/03_models.ipynb #59d56152
@@ -376,12 +375,6 @@ def splitter(model:nn.Module) -> list:
     for cls, f in ((ResNet, resnet_splitter), (EfficientNet, efficientnet_splitter), (SmallCNN, small_cnn_splitter)):
         if isinstance(model, cls): return f(model)
     raise UnknownArchError(f"No splitter for {type(model).__name__}; expected a model from get_model ({', '.join(ARCHS)})")
-
-def get_splitter(name:str) -> Callable:
-    "The splitter function of architecture `name`."
-    key, _ = _spec(name)
-    return {'resnet18': resnet_splitter, 'resnet50': resnet_splitter,
-            'efficientnet_b0': efficientnet_splitter}.get(key, small_cnn_splitter)
 
 # %% ../nbs/03_models.ipynb #0809df21
 def cam_layer(model:nn.Module) -> nn.Module:

@@ -1,0 +1,86 @@
+"""Prediction speed: `predict_arrays` against a plain forward pass, and the start-up time of the console scripts.
+
+Usage:  python benchmarks/predict_speed.py [--arch pneumo_resnet] [--repeats 7] [--threads 1] [--startup-repeats 3] [--out FILE]
+
+1. Throughput. On the 624 official PneumoniaMNIST test images (28 px, uint8), with a registry model (untrained
+   weights: speed does not depend on them) in eval mode:
+   - plain: `model(x)` under `torch.inference_mode()` on the already preprocessed float tensor (the
+     `to_model_input` output, computed once, outside the timing), in batches of `--bs`;
+   - predict_arrays: `pneumo_nb.evaluate.predict_arrays(model, x_uint8, batch, bs)` from the uint8 arrays, so its time
+     includes the preprocessing, the batching and the probability.
+   Runs alternate (plain first in even repeats), the ratio plain_time / predict_time is taken per repeat (1.0: as
+   fast as the plain pass; the target is >= 0.9) and the median is printed. No TTA on either side.
+2. Start-up. Wall time of `--help` of pneumo_train, pneumo_evaluate, pneumo_predict, pneumo_reproduce (and
+   pneumo_export / pneumo_search when installed), each as a ratio to `python -c "import torch"`, median of
+   `--startup-repeats` interleaved runs.
+Results are printed and written to benchmarks/results/predict_speed.txt.
+"""
+import argparse, os, shutil, statistics, subprocess, sys, time
+from pathlib import Path
+import numpy as np, torch
+
+p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+p.add_argument('--arch', default='pneumo_resnet')
+p.add_argument('--bs', type=int, default=256)
+p.add_argument('--repeats', type=int, default=7)
+p.add_argument('--threads', type=int, default=1)
+p.add_argument('--startup-repeats', type=int, default=3)
+p.add_argument('--out', default=str(Path(__file__).parent/'results'/'predict_speed.txt'))
+a = p.parse_args()
+torch.set_num_threads(a.threads)
+
+from pneumo_nb.core import set_seed
+from pneumo_nb.data import load_pneumoniamnist, to_model_input
+from pneumo_nb.models import get_model
+from pneumo_nb.evaluate import predict_arrays
+
+lines = [f"# benchmarks/predict_speed.py --arch {a.arch} --bs {a.bs} --repeats {a.repeats} --threads {a.threads}",
+         f"# torch {torch.__version__}, {os.cpu_count()} CPUs visible, {a.threads} torch thread(s)"]
+def out(s): print(s, flush=True); lines.append(s)
+
+set_seed(0)
+x, y = load_pneumoniamnist('test')
+batch = dict(img_size=28, n_ch=1, mean=[float(x.mean() / 255)], std=[float(x.std() / 255)], tta=None)
+model = get_model(a.arch, n_in=1, img_size=28).eval()
+xt = to_model_input(x, batch).as_subclass(torch.Tensor)
+
+def plain():
+    with torch.inference_mode():
+        return torch.cat([model(xt[i:i + a.bs]) for i in range(0, len(xt), a.bs)])
+def ours(): return predict_arrays(model, x, batch, bs=a.bs, device='cpu')
+def timed(f):
+    t0 = time.perf_counter(); f(); return time.perf_counter() - t0
+
+plain(); ours()   # warm-up
+tp, to = [], []
+for r in range(a.repeats):
+    if r % 2 == 0: tp.append(timed(plain)); to.append(timed(ours))
+    else: to.append(timed(ours)); tp.append(timed(plain))
+ratios = [p_ / o_ for p_, o_ in zip(tp, to)]
+n = len(x)
+out(f"throughput on {n} PneumoniaMNIST test images, {a.arch}, batch {a.bs}:")
+out(f"  plain model(x) on preprocessed tensors: median {statistics.median(tp):.3f} s ({n / statistics.median(tp):,.0f} images/s)")
+out(f"  predict_arrays from uint8 arrays:       median {statistics.median(to):.3f} s ({n / statistics.median(to):,.0f} images/s)")
+out(f"  throughput ratio predict_arrays / plain: {statistics.median(ratios):.3f} (per repeat: {', '.join(f'{r:.2f}' for r in ratios)}; target >= 0.9)")
+
+cmds = {'python -c "import torch"': [sys.executable, '-c', 'import torch']}
+for c in ('pneumo_train', 'pneumo_evaluate', 'pneumo_predict', 'pneumo_reproduce', 'pneumo_export', 'pneumo_search'):
+    exe = shutil.which(c) or (str(Path(sys.executable).parent/c) if (Path(sys.executable).parent/c).exists() else None)
+    if exe: cmds[f'{c} --help'] = [exe, '--help']
+    else: out(f"  ({c} is not installed: skipped)")
+def run(cmd):
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return time.perf_counter() - t0, r.returncode
+times = {k: [] for k in cmds}
+for r in range(a.startup_repeats):
+    for k, cmd in (cmds.items() if r % 2 == 0 else reversed(list(cmds.items()))):
+        dt, rc = run(cmd); times[k].append(dt if rc == 0 else float('nan'))
+base = statistics.median(times['python -c "import torch"'])
+out(f"start-up (median of {a.startup_repeats} interleaved runs), wall seconds and ratio to `import torch`:")
+for k, ts in times.items():
+    m = statistics.median(ts)
+    out(f"  {k:32s} {m:6.2f} s   x{m / base:.2f}")
+Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+Path(a.out).write_text('\n'.join(lines) + '\n')
+print(f"written to {a.out}")
