@@ -12,7 +12,8 @@ Usage:  python benchmarks/predict_speed.py [--arch pneumo_resnet] [--repeats 7] 
    fast as the plain pass; the target is >= 0.9) and the median is printed. No TTA on either side.
 2. Start-up. Wall time of `--help` of pneumo_train, pneumo_evaluate, pneumo_predict, pneumo_reproduce (and
    pneumo_export / pneumo_search when installed), each as a ratio to `python -c "import torch"`, median of
-   `--startup-repeats` interleaved runs.
+   `--startup-repeats` interleaved runs; and scoring one Kaggle X-ray (224 px copy) with `pneumo_predict`, from an exported
+   ONNX model and from the run folder (a 1-epoch run trained for the purpose in a temporary folder, removed after).
 Results are printed and written to benchmarks/results/predict_speed.txt.
 """
 import argparse, os, shutil, statistics, subprocess, sys, time
@@ -68,6 +69,15 @@ for c in ('pneumo_train', 'pneumo_evaluate', 'pneumo_predict', 'pneumo_reproduce
     exe = shutil.which(c) or (str(Path(sys.executable).parent/c) if (Path(sys.executable).parent/c).exists() else None)
     if exe: cmds[f'{c} --help'] = [exe, '--help']
     else: out(f"  ({c} is not installed: skipped)")
+import tempfile
+tmpd = Path(tempfile.mkdtemp())
+bin_ = Path(sys.executable).parent
+one = sorted((Path(os.environ.get('PNEUMO_DATA', '../shared/data'))/'chest_xray_224'/'test'/'PNEUMONIA').iterdir())[0]
+subprocess.run([str(bin_/'pneumo_train'), '--preset', 'default', '--epochs', '1', '--train_limit', '256', '--out', str(tmpd/'run'),
+                '--quiet'], check=True)
+subprocess.run([str(bin_/'pneumo_export'), str(tmpd/'run'), '--quiet'], check=True)
+cmds['pneumo_predict, 1 X-ray, ONNX model'] = [str(bin_/'pneumo_predict'), '--model', str(tmpd/'run'/'model.onnx'), str(one)]
+cmds['pneumo_predict, 1 X-ray, run folder'] = [str(bin_/'pneumo_predict'), '--model', str(tmpd/'run'), str(one)]
 def run(cmd):
     t0 = time.perf_counter()
     r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -81,6 +91,7 @@ out(f"start-up (median of {a.startup_repeats} interleaved runs), wall seconds an
 for k, ts in times.items():
     m = statistics.median(ts)
     out(f"  {k:32s} {m:6.2f} s   x{m / base:.2f}")
+shutil.rmtree(tmpd, ignore_errors=True)
 Path(a.out).parent.mkdir(parents=True, exist_ok=True)
 Path(a.out).write_text('\n'.join(lines) + '\n')
 print(f"written to {a.out}")
