@@ -244,10 +244,9 @@ def train_and_report(preset='default', # a preset name of `pneumo_nb.train.PRESE
         model = learn.model.eval()
         (xv, yv), (xs, ys) = data.xy('valid'), data.xy('test')
         p_val = tag_split(predict_arrays(model, xv, learn.preprocessing, device=device), 'valid')
-        from pneumo_nb.evaluate import choose_threshold
-        threshold, _ = choose_threshold(yv, p_val)
         p_test = score_test(tmp, model, xs, learn.preprocessing, 'train_and_report', device=device)
-        metrics = run_metrics(yv, p_val, ys, p_test, threshold=threshold, n_boot=n_boot)
+        metrics = run_metrics(yv, p_val, ys, p_test, n_boot=n_boot)   # the threshold is chosen here, on validation
+        threshold = metrics['threshold']
         rec = _record(cfg, preset, data, learn, threshold, split_hash, model, n_boot)
         with atomic_write(tmp/RUN_FILES['weights']) as f: torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, f)
         _predictions(data, {'valid': p_val, 'test': p_test}).to_csv(tmp/RUN_FILES['predictions'], index=False)
