@@ -168,10 +168,11 @@ def _rates(tn, fp, fn, tp):
 
 def threshold_table(y, # true labels
                     p, # probability of PNEUMONIA
-                    thresholds=np.arange(0.30, 0.801, 0.01) # thresholds to evaluate, each in [0, 1]
+                    thresholds=None # thresholds to evaluate, each in [0, 1]; None: report 003's sweep 0.30-0.80 by 0.01
                    ) -> pd.DataFrame:
     "Accuracy, balanced accuracy, sensitivity, specificity, precision, F1 and confusion counts at each threshold."
     y, p = _check(y, p)
+    if thresholds is None: thresholds = np.arange(0.30, 0.801, 0.01)
     ts = np.round(np.atleast_1d(np.asarray(thresholds, dtype=float)), 6)
     if ts.ndim != 1 or not len(ts): raise EvalInputError("`thresholds` must be a non-empty 1-D sequence.")
     for t in ts: _thr(t)
@@ -183,7 +184,7 @@ def threshold_table(y, # true labels
 def choose_threshold(y_val, # VALIDATION labels (never test)
                      p_val, # VALIDATION probabilities of PNEUMONIA
                      min_sensitivity:float=0.95, # the sensitivity the threshold must keep
-                     thresholds=np.arange(0.30, 0.801, 0.01) # candidate thresholds (report 003's sweep)
+                     thresholds=None # candidate thresholds; None: report 003's sweep 0.30-0.80 by 0.01
                     ) -> tuple:
     "`(threshold, table)`: the best balanced accuracy among thresholds whose sensitivity >= `min_sensitivity`."
     refuse_test(y_val, p_val, what='choosing a threshold')
@@ -596,13 +597,13 @@ def plot_roc(curves:dict, # {name: (y, p)}
 def plot_threshold_tradeoff(y, # true labels
                             p, # probability of PNEUMONIA
                             threshold:float|None=None, # a threshold to mark (e.g. chosen on validation)
-                            thresholds=np.arange(0.01, 1.0, 0.01), # thresholds on the x axis
+                            thresholds=None, # thresholds on the x axis; None: 0.01 to 0.99 by 0.01
                             sweep=(0.30, 0.80), # range searched by `choose_threshold`, shaded; None for none
                             ax=None, # an axis to draw on; default a new figure
                             figsize=(6, 3.8) # figure size in inches
                            ) -> plt.Figure:
     "Per-class accuracy, precision and balanced accuracy as functions of the threshold."
-    tab = threshold_table(y, p, thresholds)
+    tab = threshold_table(y, p, np.arange(0.01, 1.0, 0.01) if thresholds is None else thresholds)
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=figsize)
     for col, lab in (('specificity', 'NORMAL accuracy (specificity)'),
                      ('sensitivity', 'PNEUMONIA accuracy (sensitivity, recall)'),
