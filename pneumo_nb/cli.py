@@ -143,11 +143,20 @@ def pneumo_search(space:str='best', # search space: a name of pneumo_nb.search.S
                   out:str='search', # the study folder is OUT/STUDY_NAME
                   workers:int=1, # processes on this machine
                   seed:int=0, # sampler and training seed
-                  train_subset:int=None # train on N images only (quick checks)
+                  train_subset:int=None, # train on N images only (quick checks)
+                  dataset:str=None, # search on another dataset than the space's preset: pneumoniamnist, chest_xray or folder
+                  data:str=None, # its data folder (default: $PNEUMO_DATA)
+                  size:int=None # its image size (folders: the squish size, default 64)
                  ):
     "Search training configurations with Optuna on a validation-only criterion (declared before the search); print the best."
     with cli_errors(pneumo_search):
         from pneumo_nb.search import run_search, search_summary
-        study = run_search(space, criterion, trials, timeout, storage, study_name, out, seed, workers, train_subset=train_subset)
+        base = None
+        if dataset or data or size:   # the space's base preset, on other data: its validation split is the one searched
+            from pneumo_nb.search import SPACES, search_space
+            from pneumo_nb.train import resolve_config
+            search_space(space)   # an unknown space fails here, clearly
+            base = resolve_config(SPACES[space][0], dataset=dataset, data=data, size=size)
+        study = run_search(space, criterion, trials, timeout, storage, study_name, out, seed, workers, base, train_subset=train_subset)
         if is_cli(pneumo_search): print(search_summary(study))
         return None if is_cli(pneumo_search) else study

@@ -10,14 +10,8 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-import matplotlib.pyplot as plt
-from scipy.stats import rankdata
-from scipy.optimize import minimize_scalar
-from sklearn import metrics as skm
-from sklearn.calibration import calibration_curve
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
+# matplotlib, scipy and scikit-learn are imported by the functions that use them: scoring files with a run folder
+# (`runs.predict_files`) needs only `predict_arrays`, and starts seconds faster without them
 from .core import CLASSES, PneumoError, probs_from_logits, atomic_write, default_device
 from .data import to_model_input, refuse_test
 
@@ -95,6 +89,9 @@ def pixel_baseline(x_train, # training images, [N,H,W] or [N,C,H,W], uint8 or fl
                    max_iter:int=1000 # solver iterations
                   ):
     "A logistic regression on standardized raw pixels (an sklearn pipeline): `.predict_proba(x)[:,1]` is P(PNEUMONIA)."
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
     y = as_labels(y_train)
     if len(x_train) != len(y): raise EvalInputError(f"{len(x_train)} images but {len(y)} labels.")
     return make_pipeline(FunctionTransformer(_flatten), StandardScaler(),
@@ -110,6 +107,7 @@ def binary_metrics(y, # true labels, 0 NORMAL / 1 PNEUMONIA
                    threshold:float=0.5 # predict PNEUMONIA when p >= threshold
                   ) -> dict:
     "Threshold-free (AUC, PR-AUC) and thresholded metrics, confusion counts, the threshold and `n`."
+    from sklearn import metrics as skm
     y, p = _check(y, p); t = _thr(threshold)
     pred = (p >= t).astype(np.int64)
     tn, fp, fn, tp = (int(v) for v in skm.confusion_matrix(y, pred, labels=[0, 1]).ravel())
@@ -133,6 +131,7 @@ def confusion(y, # true labels
               threshold:float=0.5 # predict PNEUMONIA when p >= threshold
              ) -> np.ndarray:
     "The 2x2 confusion matrix `[[tn, fp], [fn, tp]]`: rows are true NORMAL/PNEUMONIA, columns the predictions."
+    from sklearn import metrics as skm
     y, p = _check(y, p)
     return skm.confusion_matrix(y, (p >= _thr(threshold)).astype(np.int64), labels=[0, 1])
 
@@ -141,6 +140,7 @@ def classification_report_df(y, # true labels
                              threshold:float=0.5 # predict PNEUMONIA when p >= threshold
                             ) -> pd.DataFrame:
     "sklearn's classification report (precision, recall, F1, support per class, averages) as a DataFrame."
+    from sklearn import metrics as skm
     y, p = _check(y, p)
     rep = skm.classification_report(y, (p >= _thr(threshold)).astype(np.int64), labels=[0, 1], target_names=list(CLASSES),
                                     output_dict=True, zero_division=np.nan)
@@ -206,6 +206,7 @@ def _boot_idx(n, n_boot, seed): return np.random.default_rng(seed).integers(0, n
 
 def _auc_rows(Y, P):
     "ROC-AUC of each row (Mann-Whitney U with average ranks for ties); NaN for rows with one class."
+    from scipy.stats import rankdata
     R = rankdata(P, axis=-1)
     n1 = Y.sum(-1).astype(float); n0 = Y.shape[-1] - n1
     return _div((R * Y).sum(-1) - n1 * (n1 + 1) / 2, n1 * n0)
@@ -268,6 +269,7 @@ def paired_bootstrap_auc(y, # true labels
                          alpha:float=0.05 # 1 - confidence level
                         ) -> dict:
     "AUC of each model, `diff` = AUC1 - AUC2 with its percentile interval `[lo, hi]` and a two-sided `p_value`."
+    from sklearn import metrics as skm
     y, p1 = _check(y, p1); _, p2 = _check(y, p2)
     if not 0 < y.sum() < len(y): raise EvalInputError("AUC needs both classes in y.")
     idx = _boot_idx(len(y), n_boot, seed)
@@ -285,6 +287,7 @@ def calibration_bins(y, # true labels
                      n_bins:int=10 # equal-width bins over [0, 1]
                     ) -> pd.DataFrame:
     "Per non-empty bin: its edges, `count`, mean predicted probability `mean_p` and observed PNEUMONIA share `frac_pos`."
+    from sklearn.calibration import calibration_curve
     y, p = _check(y, p)
     if n_bins < 1: raise EvalInputError("n_bins must be >= 1.")
     frac, mean = calibration_curve(y, p, n_bins=n_bins, strategy='uniform')
@@ -306,8 +309,9 @@ def reliability_diagram(y, # true labels
                         probs, # probabilities of PNEUMONIA, or a dict {name: probabilities} to overlay
                         n_bins:int=10, # equal-width bins over [0, 1]
                         figsize=(5, 5.5) # figure size in inches
-                       ) -> plt.Figure:
+                       ): # -> a matplotlib Figure
     "Observed PNEUMONIA share vs mean predicted probability per bin (top, ECE in the legend) and the histogram of p."
+    import matplotlib.pyplot as plt
     probs = probs if isinstance(probs, dict) else {'model': probs}
     fig, (ax, axh) = plt.subplots(2, 1, figsize=figsize, sharex=True, gridspec_kw=dict(height_ratios=(3, 1)))
     ax.plot([0, 1], [0, 1], 'k--', lw=1, label='perfect calibration')
@@ -341,6 +345,7 @@ def fit_temperature(logits_val, # VALIDATION logits: [N], [N,1] or [N,2]
                     bounds=(0.05, 20.0) # search range of T
                    ) -> float:
     "The temperature `T` minimising the validation NLL of `probs_from_logits(logits / T)`."
+    from scipy.optimize import minimize_scalar
     refuse_test(logits_val, y_val, what='fitting a temperature')
     z, y = _logits(logits_val), as_labels(y_val)
     if len(z) != len(y): raise EvalInputError(f"{len(z)} logits but {len(y)} labels.")
@@ -538,8 +543,9 @@ def history_df(recorder_or_df # a fastai Recorder or Learner, a DataFrame, or a 
 
 def plot_curves(recorder_or_df, # a fastai Recorder or Learner, a DataFrame, or a CSVLogger .csv path
                 figsize=(9, 3.2) # figure size in inches
-               ) -> plt.Figure:
+               ): # -> a matplotlib Figure
     "Training and validation losses (left) and validation metrics (right) per epoch."
+    import matplotlib.pyplot as plt
     df = history_df(recorder_or_df)
     losses = [c for c in df.columns if 'loss' in c]
     mets = [c for c in df.columns if c not in losses and c != 'epoch']
@@ -559,8 +565,10 @@ def plot_confusions(y, # true labels
                     thresholds=(0.5,), # one panel per threshold, e.g. (0.5, threshold chosen on validation)
                     titles=None, # optional panel titles, one per threshold
                     figsize=None # figure size; default 3.6 inches per panel
-                   ) -> plt.Figure:
+                   ): # -> a matplotlib Figure
     "Side-by-side confusion matrices (counts) at each threshold, with sensitivity and specificity in the titles."
+    from sklearn import metrics as skm
+    import matplotlib.pyplot as plt
     thresholds = list(np.atleast_1d(thresholds))
     fig, axs = plt.subplots(1, len(thresholds), figsize=figsize or (3.6 * len(thresholds), 3.6), squeeze=False)
     for i, (t, ax) in enumerate(zip(thresholds, axs[0])):
@@ -578,8 +586,10 @@ def plot_roc(curves:dict, # {name: (y, p)}
              thresholds:dict|None=None, # optional {name: threshold} operating points to mark
              ax=None, # an axis to draw on; default a new figure
              figsize=(4.5, 4.5) # figure size in inches
-            ) -> plt.Figure:
+            ): # -> a matplotlib Figure
     "ROC curves of several models, AUC in the legend, with optional operating-point markers."
+    from sklearn import metrics as skm
+    import matplotlib.pyplot as plt
     if not curves: raise EvalInputError("`curves` must map at least one name to (y, p).")
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=figsize)
     for name, (y, p) in curves.items():
@@ -602,8 +612,9 @@ def plot_threshold_tradeoff(y, # true labels
                             sweep=(0.30, 0.80), # range searched by `choose_threshold`, shaded; None for none
                             ax=None, # an axis to draw on; default a new figure
                             figsize=(6, 3.8) # figure size in inches
-                           ) -> plt.Figure:
+                           ): # -> a matplotlib Figure
     "Per-class accuracy, precision and balanced accuracy as functions of the threshold."
+    import matplotlib.pyplot as plt
     tab = threshold_table(y, p, np.arange(0.01, 1.0, 0.01) if thresholds is None else thresholds)
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=figsize)
     for col, lab in (('specificity', 'NORMAL accuracy (specificity)'),
@@ -643,6 +654,7 @@ def grid_key(threshold:float) -> str:
             f"green border = right, red = wrong; PNEUMONIA predicted when p >= {threshold:.2f}.")
 
 def _grid(images, y, p, idxs, threshold, ncols, names=None, size=2.0):
+    import matplotlib.pyplot as plt
     pred, conf = _pred_conf(p, threshold)
     nrows = max(1, math.ceil(len(idxs) / ncols))
     fig, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.45) * nrows + 0.5), squeeze=False)
@@ -667,7 +679,7 @@ def plot_prediction_grid(images, # images [N,H,W], [N,C,H,W] or [N,H,W,C], same 
                          seed:int=0, # seed of the random sample
                          ncols:int=4, # images per row
                          names=None # optional image names (e.g. file names), shown above each title
-                        ) -> plt.Figure:
+                        ): # -> a matplotlib Figure
     "A grid of images with green (right) or red (wrong) borders, 'true / predicted (confidence)' titles and a key."
     y, p = _check(y, p); t = _thr(threshold)
     if len(images) != len(y): raise EvalInputError(f"{len(images)} images but {len(y)} labels.")
@@ -692,8 +704,9 @@ def plot_top_mistakes(images, # images, same order as y and p
                       k:int=8, # how many mistakes to show
                       ncols:int=4, # images per row
                       names=None # optional image names (e.g. file names), shown above each title
-                     ) -> plt.Figure:
+                     ): # -> a matplotlib Figure
     "The `k` most confident mistakes, most confident first, titled 'true / predicted (confidence)', with the grid's key."
+    import matplotlib.pyplot as plt
     y, p = _check(y, p)
     if len(images) != len(y): raise EvalInputError(f"{len(images)} images but {len(y)} labels.")
     idxs = top_mistakes(y, p, threshold, k)

@@ -4,15 +4,14 @@
 
 # %% ../nbs/03_models.ipynb #03499b25
 from __future__ import annotations
-import contextlib, socket, time
+import contextlib, socket, sys, time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 from urllib.error import URLError
 from urllib.parse import urlparse
-import numpy as np, pandas as pd, torch, torch.nn as nn, torchvision
-from torchvision.models import EfficientNet, ResNet
+import numpy as np, pandas as pd, torch, torch.nn as nn   # torchvision is imported when a torchvision net is built
 
 # %% auto #0
 __all__ = ['ARCHS', 'UnknownArchError', 'InputShapeError', 'PretrainedWeightsError', 'SmallCNN', 'CustomCNN', 'PneumoniaMNISTCNN',
@@ -237,14 +236,21 @@ def adapt_first_conv(conv:nn.Conv2d, # the network's first convolution (3 input 
     return new
 
 # %% ../nbs/03_models.ipynb #ffe9f69a
-_TV = {  # name -> (torchvision constructor, ImageNet weights)
-    'resnet18': (torchvision.models.resnet18, torchvision.models.ResNet18_Weights.IMAGENET1K_V1),
-    'resnet50': (torchvision.models.resnet50, torchvision.models.ResNet50_Weights.IMAGENET1K_V2),
-    'efficientnet_b0': (torchvision.models.efficientnet_b0, torchvision.models.EfficientNet_B0_Weights.IMAGENET1K_V1)}
+_TV = {  # name -> (torchvision constructor, ImageNet weights), names in `torchvision.models`
+    'resnet18': ('resnet18', 'ResNet18_Weights.IMAGENET1K_V1'),
+    'resnet50': ('resnet50', 'ResNet50_Weights.IMAGENET1K_V2'),
+    'efficientnet_b0': ('efficientnet_b0', 'EfficientNet_B0_Weights.IMAGENET1K_V1')}
+
+def _tv_types() -> tuple:
+    "`(ResNet, EfficientNet)` class tuples for `isinstance`: empty while torchvision is not loaded (then no model is one of them)."
+    tvm = sys.modules.get('torchvision.models')
+    return ((tvm.ResNet,), (tvm.EfficientNet,)) if tvm is not None else ((), ())
 
 def _tv_backbone(name:str, n_in:int, pretrained, download:bool=True) -> nn.Module:
     "A torchvision network `name`, with ImageNet (or local) weights if `pretrained`, taking `n_in` channels."
-    ctor, weights = _TV[name]
+    import torchvision.models as tvm   # ~2-4 s: only when a torchvision net is asked for
+    ctor, weights = getattr(tvm, _TV[name][0]), tvm
+    for a in _TV[name][1].split('.'): weights = getattr(weights, a)
     pre = pretrained is not False and pretrained is not None
     if pre and _check_int(n_in, 'n_in') not in (1, 3):
         raise InputShapeError(f"ImageNet weights exist for 3 channels (or 1, by summing); got n_in={n_in}")
@@ -255,7 +261,7 @@ def _tv_backbone(name:str, n_in:int, pretrained, download:bool=True) -> nn.Modul
         except RuntimeError as e:
             raise PretrainedWeightsError(f"The weights do not fit torchvision's {name}: {str(e)[:300]}") from e
     elif pre: load_state(Path(pretrained).expanduser(), m)  # a local file: `CheckpointError` if missing or unfit
-    if isinstance(m, ResNet): m.conv1 = adapt_first_conv(m.conv1, n_in, pre)
+    if isinstance(m, tvm.ResNet): m.conv1 = adapt_first_conv(m.conv1, n_in, pre)
     else: m.features[0][0] = adapt_first_conv(m.features[0][0], n_in, pre)
     return m
 
@@ -357,11 +363,11 @@ def _params(*mods) -> list:
     "All parameters of `mods`, in order."
     return [p for m in mods for p in m.parameters()]
 
-def resnet_splitter(m:ResNet) -> list:
+def resnet_splitter(m:nn.Module) -> list:
     "Parameter groups [stem + layer1-3, layer4, head] of a torchvision ResNet."
     return [_params(m.conv1, m.bn1, m.layer1, m.layer2, m.layer3), _params(m.layer4), _params(m.fc)]
 
-def efficientnet_splitter(m:EfficientNet) -> list:
+def efficientnet_splitter(m:nn.Module) -> list:
     "Parameter groups [stages 0-5, stages 6-8, head] of a torchvision EfficientNet."
     return [_params(m.features[:6]), _params(m.features[6:]), _params(m.classifier)]
 
@@ -371,13 +377,15 @@ def small_cnn_splitter(m:SmallCNN) -> list:
 
 def splitter(model:nn.Module) -> list:
     "Parameter groups of any registry model, body first and head last (for fastai's `Learner(splitter=...)`)."
-    for cls, f in ((ResNet, resnet_splitter), (EfficientNet, efficientnet_splitter), (SmallCNN, small_cnn_splitter)):
+    ResNet, EfficientNet = _tv_types()
+    for cls, f in ((ResNet, resnet_splitter), (EfficientNet, efficientnet_splitter), ((SmallCNN,), small_cnn_splitter)):
         if isinstance(model, cls): return f(model)
     raise UnknownArchError(f"No splitter for {type(model).__name__}; expected a model from get_model ({', '.join(ARCHS)})")
 
 # %% ../nbs/03_models.ipynb #73ff33c0
 def cam_layer(model:nn.Module) -> nn.Module:
     "The Grad-CAM target of a registry model: its last convolutional block (the activation before the last pooling)."
+    ResNet, EfficientNet = _tv_types()
     if isinstance(model, ResNet): return model.layer4[-1]
     if isinstance(model, EfficientNet): return model.features[-1]
     if isinstance(model, SmallCNN):
@@ -386,6 +394,7 @@ def cam_layer(model:nn.Module) -> nn.Module:
 
 def features_head(model:nn.Module) -> tuple:
     "(`features`, `head`) modules of a registry model, sharing its weights, with `head(features(x)) == model(x)`."
+    ResNet, EfficientNet = _tv_types()
     if isinstance(model, SmallCNN): return model.features, model.head
     if isinstance(model, ResNet):
         body = nn.Sequential(OrderedDict((k, getattr(model, k)) for k in

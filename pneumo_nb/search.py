@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_search.ipynb #d7fa183d
 from __future__ import annotations
-import json, os, sys, datetime, subprocess, warnings
+import json, os, sys, datetime, subprocess, warnings, inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -18,7 +18,7 @@ from optuna.trial import TrialState
 from .core import PneumoError, atomic_write, DISCLAIMER   # before fastai
 from fastai.callback.core import Callback, CancelFitException
 from sklearn.metrics import log_loss, brier_score_loss
-from .data import load_pneumoniamnist
+from .data import run_data
 from .train import fit_config, resolve_config
 from .evaluate import binary_metrics, predict_arrays
 
@@ -96,19 +96,25 @@ def get_criterion(name) -> Criterion:
     return CRITERIA[name]
 
 # %% ../nbs/09_search.ipynb #97866b3a
-def search_data(root=None, # data folder (None: `PNEUMO_DATA`)
-                size:int=28, # PneumoniaMNIST release size
+def search_data(dataset:str='pneumoniamnist', # 'pneumoniamnist', 'chest_xray' (Kaggle layout) or 'folder'
+                data=None, # data folder (None: `PNEUMO_DATA`, see `pneumo_nb.data.locate_data`)
+                size:int|None=None, # PneumoniaMNIST release (28) or the squish size of folder images (64)
+                n_ch:int=1, # folder images read as 1 (grayscale) or 3 channels
+                valid_pct:float=0.15, # folders: share of the training patients held out for validation
+                split_seed:int=42, # folders: seed of that patient-level split (a run's `seed`)
                 train_subset:int|None=None, # keep a seeded random subset of N training images (quick checks)
                 seed:int=0 # seeds the subset
                ) -> dict:
-    "The arrays a search may see: PneumoniaMNIST `train` and `val` (never `test`)."
-    xt, yt = load_pneumoniamnist('train', size, root)
-    xv, yv = load_pneumoniamnist('val', size, root)
+    "The arrays a search may see: the `train` and `valid` splits of `data.run_data` (the test images are not even read)."
+    rd = run_data(dataset, data, size, n_ch, valid_pct, split_seed, splits=('train', 'valid'))
+    (xt, yt), (xv, yv) = rd.xy('train'), rd.xy('valid')
     if train_subset:
         keep = np.sort(np.random.default_rng(seed).permutation(len(yt))[:int(train_subset)])
         xt, yt = xt[keep], yt[keep]
+    src = {k: rd.source[k] for k in ('dataset', 'found_by', 'md5') if k in rd.source}
     return dict(x_train=xt, y_train=yt, x_valid=xv, y_valid=yv,
-                source=dict(dataset='pneumoniamnist', size=size, splits=['train', 'val'], train_subset=train_subset))
+                source=dict(src, folder=Path(rd.source['root']).name, size=rd.raw['size'], splits=['train', 'valid'],
+                            split_rule=rd.split_rule, n_train=len(yt), n_valid=len(yv), skipped=len(rd.skipped), train_subset=train_subset))
 
 # %% ../nbs/09_search.ipynb #740e3b1f
 def _valid_probs(learn, # a trained fastai Learner (from `fit_config`)
@@ -300,6 +306,14 @@ def join_study(kwargs:str # JSON of `run_search` arguments and `worker`
                           a['data_kwargs'], worker=a['worker'])
     _optimize(study, a['n_trials'], a['timeout'], a['data_kwargs'], a['threads'])
 
+def _data_kwargs(cfg, train_subset, seed):
+    "`search_data` arguments from the base configuration: its data, and its validation split (only non-default values)."
+    kw = dict(dataset=cfg['dataset'], data=None if cfg['data'] is None else str(cfg['data']), size=cfg['size'],
+              n_ch=1 if cfg['n_ch'] == 1 else 3, valid_pct=cfg['valid_pct'], split_seed=cfg['seed'])
+    dflt = {k: v.default for k, v in inspect.signature(search_data).parameters.items()}
+    if kw['dataset'] == 'pneumoniamnist': kw = {k: kw[k] for k in ('dataset', 'data', 'size')}   # the official split
+    return {**{k: v for k, v in kw.items() if v != dflt[k]}, 'train_subset': train_subset, 'seed': seed}
+
 def run_search(space='best', # a name of `SPACES` (its base preset is used) or a dict of Optuna distributions
                criterion=None, # a name of `CRITERIA`, declared before the first trial (None: `DEFAULT_CRITERION`)
                n_trials:int=16, # trials in the study (finished + pruned, all workers together)
@@ -319,7 +333,7 @@ def run_search(space='best', # a name of `SPACES` (its base preset is used) or a
     if not isinstance(space, str) and base is None: base = 'best'
     if isinstance(space, str) and space not in SPACES: search_space(space)  # raises the clear error
     base = base if base is not None else SPACES[space][0]
-    data_kwargs = dict(train_subset=train_subset, seed=seed)
+    data_kwargs = _data_kwargs(resolve_config(base), train_subset, seed)
     if isinstance(storage, Path): storage = str(storage)
     study = declare_study(study_name, criterion, space, base, storage, out, seed, data_kwargs)
     threads = threads or (1 if workers > 1 else torch.get_num_threads())
