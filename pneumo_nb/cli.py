@@ -38,7 +38,7 @@ def _progress(quiet:bool) -> str: return 'quiet' if quiet else 'auto'
 @call_parse
 def pneumo_train(dataset:str='pneumoniamnist', # pneumoniamnist, chest_xray (Kaggle layout) or folder (NORMAL/ PNEUMONIA/)
                  data:str=None, # data folder (default: $PNEUMO_DATA, ~/.medmnist, kagglehub)
-                 preset:str='fast', # training recipe from pneumo_nb.train.PRESETS (fast, best, default, report003_cnn, ...)
+                 preset:str=None, # recipe from pneumo_nb.train.PRESETS (default: fast for pneumoniamnist, chest_xray_best for folders)
                  size:int=None, # image size (PneumoniaMNIST: 28/64/128/224; folders: squish size, default 64)
                  arch:str=None, # architecture (default: the preset's; see pneumo_nb.models.ARCHS)
                  epochs:int=None, # epochs (default: the preset's)
@@ -57,7 +57,8 @@ def pneumo_train(dataset:str='pneumoniamnist', # pneumoniamnist, chest_xray (Kag
     with cli_errors(pneumo_train):
         say(DISCLAIMER, mode=console_mode(quiet))
         from pneumo_nb.runs import train_and_report
-        res = train_and_report(preset, out, overwrite, _progress(quiet), device=device, dataset=dataset, data=data, size=size,
+        from pneumo_nb.train import default_preset
+        res = train_and_report(preset or default_preset(dataset), out, overwrite, _progress(quiet), device=device, dataset=dataset, data=data, size=size,
                                arch=arch, epochs=epochs, bs=bs, lr=lr, seed=seed, train_subset=train_limit, pretrained=True if pretrained else None,
                                download=not no_download)
         return None if is_cli(pneumo_train) else res
@@ -118,17 +119,19 @@ def pneumo_export(run:Param("run folder written by pneumo_train", str, nargs='?'
 @call_parse
 def pneumo_reproduce(out:str='reproduction', # folder for the runs and the table (reproduction.md, reproduction.csv)
                      quick:bool=False, # 1 epoch on 512 images: a fast pipeline check, not a reproduction
+                     full:bool=False, # the reports' own resolution and epochs, for the setups that have them (000, 004; slow)
                      reports:Param("reports to run, e.g. 003 004 (default: all)", str, nargs='*')=None,
                      data:str=None, # Kaggle chest_xray folder (default: $PNEUMO_DATA)
                      redo:bool=False, # retrain runs that already exist in --out
                      quiet:bool=False, # print nothing but errors
                      device:str=None # cpu, cuda or mps
                     ):
-    "Run each report's setup (reduced to a CPU budget) on the 624-image test split; print and save the comparison table."
+    "Run each report's setup (reduced to a CPU budget, or `--full`) on the 624-image test split; print and save the comparison table."
     with cli_errors(pneumo_reproduce):
         say(DISCLAIMER, mode=console_mode(quiet))
         from pneumo_nb.reproduce import reproduce
-        df = reproduce(out, quick, reports or None, data, reuse=not redo, device=device, progress=_progress(quiet))
+        df = reproduce(out, quick=quick, full=full, reports=reports or None, data=data, reuse=not redo, device=device,
+                       progress=_progress(quiet))
         if is_cli(pneumo_reproduce) and not quiet: print((Path(out)/'reproduction.md').read_text())
         return None if is_cli(pneumo_reproduce) else df
 

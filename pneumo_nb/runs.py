@@ -11,7 +11,7 @@ import numpy as np, pandas as pd
 # %% auto #0
 __all__ = ['RUN_FILES', 'FIG_DPI', 'jsonable', 'write_json', 'read_json', 'sha256', 'log_test_read', 'test_reads', 'score_test',
            'run_metrics', 'run_figures', 'write_report', 'default_run_dir', 'train_and_report', 'Run', 'load_run',
-           'evaluate_run', 'load_scorer', 'predict_files', 'export_run']
+           'evaluate_run', 'explain_run', 'load_scorer', 'predict_files', 'export_run']
 
 # %% ../nbs/08_runs.ipynb #8540ad2f
 from .core import *
@@ -351,6 +351,44 @@ def evaluate_run(run, # a run folder
                      f"pneumo_nb evaluation: {rec['arch']} on {dataset} ({split})", d.skipped, test_reads(r.path))
     say(f"Wrote {out}." + (f" Test AUC {m['test']['auc']:.3f}." if 'test' in m else ''), mode=mode)
     return out
+
+# %% ../nbs/08_runs.ipynb #7694ab88
+def explain_run(run, # a run folder
+                split:str='valid', # 'valid' (for choosing) or 'test' (for reporting; recorded in the ledger)
+                method:str='gradcam', # heatmap method (see `pneumo_nb.heatmaps.get_heatmaps`)
+                border:float=0.1, # width of the border band, as a fraction of the side
+                n:int|None=None, # a seeded random subset of N images (None: the whole split)
+                steps:int=10, # points of the deletion curves
+                bs:int=64, data=None, device=None) -> dict:
+    "Grad-CAM energy in the centre vs the border band, and deletion curves, of a run's model on one of its recorded splits."
+    from pneumo_nb.heatmaps import get_heatmaps, lung_energy, deletion_curve, deletion_auc
+    from pneumo_nb.data import to_model_input
+    if split not in ('valid', 'test'): raise UsageError(f"split must be 'valid' or 'test', not {split!r}.")
+    r = load_run(run); src = r.record['source']
+    if data is None and Path(src['root']).exists(): data = src['root']
+    d = run_data(src['dataset'], data, r.record['config']['size'], raw=r.raw, split=r.split, splits=(split,))
+    x, y = d.xy(split); names = d.items.item.values[d.idx(split)]
+    if n is not None and n < len(y):
+        keep = np.sort(np.random.default_rng(0).permutation(len(y))[:n]); x, y, names = x[keep], y[keep], names[keep]
+    model = r.model.to(device) if device else r.model
+    heats, probs, curves = [], [], {'Grad-CAM order': [], 'random order': []}
+    for i in range(0, len(y), bs):
+        xb = to_model_input(x[i:i + bs], r.batch)
+        if device: xb = xb.to(device)
+        h, _, p = get_heatmaps(model, [(xb,)], method=method, progress=False)  # explains each image's predicted class
+        heats.append(h); probs.append(p)
+        for k, hh in (('Grad-CAM order', h), ('random order', None)):
+            fr, c = deletion_curve(model, xb, hh, steps=steps); curves[k].append(c)
+    heats, probs = np.concatenate(heats), np.concatenate(probs)
+    curves = {k: (fr, np.concatenate(v)) for k, v in curves.items()}
+    e = lung_energy(heats, border)
+    if split == 'test': log_test_read(r.path, 'explain_run', f'{method} maps, centre/border energy and deletion curves', len(y))
+    per_image = pd.DataFrame(dict(item=names, label=y, prob=probs, centre=e['centre'], border=e['border']))
+    return dict(split=split, n=len(y), method=method, border=border, area_border=e['area_border'],
+                centre_share=float(np.nanmean(e['centre'])), border_share=float(np.nanmean(e['border'])),
+                border_density=float(np.nanmean(e['border']) / e['area_border']),  # 1: as much heat per pixel as a uniform map
+                deletion_auc=deletion_auc(*curves['Grad-CAM order']), random_deletion_auc=deletion_auc(*curves['random order']),
+                per_image=per_image, curves=curves, images=x, heats=heats, threshold=r.threshold)
 
 # %% ../nbs/08_runs.ipynb #46119fd4
 def _unique_png(folder:Path, path:str, used:set) -> Path:

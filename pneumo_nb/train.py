@@ -10,11 +10,12 @@ import numpy as np, pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['DROPOUT_KW', 'DEFAULT_CONFIG', 'PRESETS', 'TensorPair', 'TensorDL', 'ToSizeChannels', 'default_aug', 'XrayAffine',
-           'XrayIntensity', 'xray_aug', 'tensor_dls', 'pneumoniamnist_dls', 'split_dl', 'pneumoniamnist_split_dl',
-           'show_xray_batch', 'WeightedTensorDL', 'weighted_dls', 'BinaryLoss', 'binary_metrics_cbs', 'PlainTensors',
-           'EpochHistory', 'EpochLines', 'set_progress', 'BestModel', 'PlateauLR', 'loss_weights', 'make_learner',
-           'fine_tune_two_stage', 'multi_seed', 'resolve_config', 'dls_from_config', 'fit_config']
+__all__ = ['DROPOUT_KW', 'DEFAULT_CONFIG', 'PRESETS', 'DEFAULT_PRESETS', 'TensorPair', 'TensorDL', 'ToSizeChannels',
+           'default_aug', 'XrayAffine', 'XrayIntensity', 'xray_aug', 'tensor_dls', 'pneumoniamnist_dls', 'split_dl',
+           'pneumoniamnist_split_dl', 'show_xray_batch', 'WeightedTensorDL', 'weighted_dls', 'BinaryLoss',
+           'binary_metrics_cbs', 'PlainTensors', 'EpochHistory', 'EpochLines', 'set_progress', 'BestModel', 'PlateauLR',
+           'loss_weights', 'make_learner', 'fine_tune_two_stage', 'multi_seed', 'resolve_config', 'default_preset',
+           'dls_from_config', 'fit_config']
 
 # %% ../nbs/04_train.ipynb #7cb95ddc
 from .core import *   # first: it silences fastai's torch.jit.script FutureWarning
@@ -512,6 +513,10 @@ PRESETS['issue8'] = {**DEFAULT_CONFIG, 'arch': 'pneumo_resnet', 'aug': 'xray', '
 # the Optuna search's choice on the frozen validation criterion shift_nll (benchmarks/research/VALIDATION.md)
 PRESETS['best'] = {**PRESETS['issue8'], 'epochs': 12, 'lr': 1.3768e-3, 'wd': 0.11185, 'model_kwargs': {'width': 24, 'p': 0.43718}}
 PRESETS['fast'] = {**PRESETS['best'], 'epochs': 6}   # the same family, shorter: what pneumo_train runs by default
+# the Kaggle folders' recipe: the kaggle64 search's choice (trial 6 of 12) on shift_nll over a patient-level validation split of
+# chest_xray_64/train, declared before its first trial; no test image read (benchmarks/research/search/kaggle64/summary.txt)
+PRESETS['chest_xray_best'] = {**PRESETS['best'], 'dataset': 'chest_xray', 'size': 64, 'epochs': 6, 'lr': 0.0017511, 'wd': 0.18008,
+                              'model_kwargs': {'width': 16, 'p': 0.0078296}}
 
 def resolve_config(config='default', # a preset name or a dict of `DEFAULT_CONFIG` keys (missing keys take the defaults)
                    **overrides # keys to change (None values are ignored)
@@ -533,6 +538,15 @@ def resolve_config(config='default', # a preset name or a dict of `DEFAULT_CONFI
     for k, ok, want in checks:
         if not ok: raise UsageError(f"{k} must be {want}, not {cfg[k]!r}.")
     return cfg
+
+# %% ../nbs/04_train.ipynb #517dcb47
+DEFAULT_PRESETS = {'pneumoniamnist': 'fast', 'chest_xray': 'chest_xray_best', 'folder': 'chest_xray_best'}
+
+def default_preset(dataset:str # 'pneumoniamnist', 'chest_xray' or 'folder'
+                  ) -> str:
+    "The preset a dataset is trained with when none is named."
+    if dataset not in DEFAULT_PRESETS: raise UsageError(f"Unknown dataset {dataset!r}: use one of {', '.join(DEFAULT_PRESETS)}.")
+    return DEFAULT_PRESETS[dataset]
 
 # %% ../nbs/04_train.ipynb #12c25d30
 def dls_from_config(cfg:dict, # a resolved configuration
