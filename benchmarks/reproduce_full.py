@@ -59,9 +59,10 @@ def main():
         v, t = m['val'], m['test']
         gaps.append(f"- report {e['report']} {e['model']} (full setup): on its own validation split (patients of the training folder) AUC "
                     f"{v['auc']:.3f}, accuracy {v['accuracy']:.3f}, specificity {v['specificity']:.3f} at 0.5; on the test folder AUC {t['auc']:.3f}, "
-                    f"accuracy {t['accuracy']:.3f}, sensitivity {t['sensitivity']:.3f}, specificity {t['specificity']:.3f}. The distance to the claim is "
-                    "mostly the step from the training folder to the test folder, whose NORMAL images the model calls PNEUMONIA; the report "
-                    "does not say which images chose its epoch or threshold.")
+                    f"accuracy {t['accuracy']:.3f}, sensitivity {t['sensitivity']:.3f}, specificity {t['specificity']:.3f}. " +
+                    ("The distance to the claim is mostly the step from the training folder to the test folder, whose NORMAL images the "
+                     "model calls PNEUMONIA" if t['specificity'] < v['specificity'] - 0.1 else "Validation and test agree within 0.1 in specificity") +
+                    "; the report does not say which images chose its epoch or threshold.")
     md += '\nDistance to the claims:\n\n' + '\n'.join(gaps) + '\n'
     (res/'reproduction.md').write_text(md)
     print(md_table(df[['model', 'metric', 'claimed', 'ours_at_0_5', 'ours_at_val_threshold']], index=False))

@@ -1,9 +1,9 @@
-"""Status of the Kaggle 64 px search (issue 13, under way): the study's declaration and its trials, validation only.
+"""Status of the Kaggle 64 px search (issue 13; finished: 12 trials): the study's declaration and its trials, validation only.
 
 The study was started with
     pneumo_search --space best --dataset chest_xray --data ../shared/data/chest_xray_64 --size 64 --trials 12 \
                   --study_name kaggle64 --out benchmarks/research/search
-(its criterion, shift_nll, declared in the study before the first trial) and is resumed with the same command.
+(its criterion, shift_nll, declared in the study before the first trial) (the same command resumes an unfinished study).
 Usage, from the repository root:  python benchmarks/research/kaggle64_summary.py > benchmarks/research/search/kaggle64/summary.txt
 Nothing here reads a test image: the trials were scored on the patient-level validation split of train/ (seed 42).
 """
