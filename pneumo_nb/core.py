@@ -143,6 +143,17 @@ def _dest_lock(dest:Path):
     finally: lock.unlink(missing_ok=True)
 
 @contextlib.contextmanager
+def _term_raises():
+    "While the block runs, SIGTERM (`kill`, a job scheduler's stop) raises `SystemExit(143)` so `finally` clauses clean up, as Ctrl-C does."
+    import signal, threading
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield; return   # handlers can only be set from the main thread; never replace a handler somebody else installed
+    def _raise(signum, frame): raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, _raise)
+    try: yield
+    finally: signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+@contextlib.contextmanager
 def atomic_dir(dest, # the final folder
                overwrite:bool=False # replace an existing `dest`; otherwise raise `RunExistsError`
               ):
@@ -152,7 +163,7 @@ def atomic_dir(dest, # the final folder
         raise RunExistsError(f"{dest} already exists and is not empty. Choose another output folder, "
                              "or pass overwrite=True (--overwrite on the command line) to replace it.")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with _dest_lock(dest):
+    with _term_raises(), _dest_lock(dest):   # killed with SIGTERM: no temporary folder or lock is left behind
         tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.tmp-', dir=dest.parent))
         os.chmod(tmp, 0o777 & ~_umask())   # mkdtemp makes 0700 folders; a run folder gets the user's usual permissions
         try:
