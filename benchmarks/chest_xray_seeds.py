@@ -56,7 +56,7 @@ def main():
     md = [f'# {a.preset} at {a.size} px on the Kaggle folders: seeds {", ".join(map(str, a.seeds))}', '',
           'Mean ± std over seeds on the 624 test images (each seed\'s run folder has the per-seed 95% bootstrap CIs in metrics.json).', '',
           '| metric | mean ± std | per seed |', '|---|---|---|']
-    md += [f"| {k} | {v['mean']:.3f}" + (f" ± {v['std']:.3f}" if 'std' in v else '') + f" | {', '.join(f'{x:.3f}' for x in v['per_seed'])} |"
+    md += [f"| {k} | {v['mean']:.3f}" + (f" ± {v['std']:.3f}" if 'std' in v and len(a.seeds) > 1 else '') + f" | {', '.join(f'{x:.3f}' for x in v['per_seed'])} |"
            for k, v in rows.items()]
     md += ['', 'Commands:', ''] + [f"- seed {s}: `{c['command']}` ({c['wall_seconds']:.0f} s wall)" for s, c in sorted(log.items())]
     (res/'summary.md').write_text('\n'.join(md) + '\n')
