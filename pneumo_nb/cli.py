@@ -40,6 +40,7 @@ def pneumo_train(dataset:str='pneumoniamnist', # pneumoniamnist, chest_xray (Kag
                  data:str=None, # data folder (default: $PNEUMO_DATA, ~/.medmnist, kagglehub)
                  preset:str=None, # recipe from pneumo_nb.train.PRESETS (default: fast for pneumoniamnist, chest_xray_best for folders)
                  size:int=None, # image size (PneumoniaMNIST: 28/64/128/224; folders: squish size, default 64)
+                 crop:float=None, # folders: keep the central share of each side, e.g. 0.8 (default: the preset's)
                  arch:str=None, # architecture (default: the preset's; see pneumo_nb.models.ARCHS)
                  epochs:int=None, # epochs (default: the preset's)
                  bs:int=None, # batch size (default: the preset's)
@@ -58,7 +59,7 @@ def pneumo_train(dataset:str='pneumoniamnist', # pneumoniamnist, chest_xray (Kag
         say(DISCLAIMER, mode=console_mode(quiet))
         from pneumo_nb.runs import train_and_report
         from pneumo_nb.train import default_preset
-        res = train_and_report(preset or default_preset(dataset), out, overwrite, _progress(quiet), device=device, dataset=dataset, data=data, size=size,
+        res = train_and_report(preset or default_preset(dataset), out, overwrite, _progress(quiet), device=device, dataset=dataset, data=data, size=size, crop=crop,
                                arch=arch, epochs=epochs, bs=bs, lr=lr, seed=seed, train_subset=train_limit, pretrained=True if pretrained else None,
                                download=not no_download)
         return None if is_cli(pneumo_train) else res

@@ -185,13 +185,18 @@ _RESAMPLE = {'bicubic': Image.BICUBIC, 'bilinear': Image.BILINEAR, 'lanczos': Im
 
 def raw_preprocessing(dataset:str='pneumoniamnist', # 'pneumoniamnist' (MedMNIST's crop+resize) or 'chest_xray' / 'folder' (squish)
                       size:int=28, # side of the square images the model's data were made of
-                      n_ch:int=1 # 1 (grayscale) or 3 (RGB) for folder datasets; PneumoniaMNIST is always grayscale
+                      n_ch:int=1, # 1 (grayscale) or 3 (RGB) for folder datasets; PneumoniaMNIST is always grayscale
+                      crop:float|None=None # folders: keep the central `crop` share of width and height before resizing (None or 1: all)
                      ) -> dict:
     "How a raw X-ray file becomes a `size` x `size` uint8 array like the training data; stored in every run folder."
+    if crop is not None and not (isinstance(crop, (int, float)) and 0.3 <= crop <= 1):
+        raise UsageError(f"crop must be a share of the image side between 0.3 and 1 (e.g. 0.8), not {crop!r}.")
+    crop = None if crop is None or float(crop) == 1 else float(crop)
     if dataset == 'pneumoniamnist':
+        if crop is not None: raise UsageError("crop applies to folder images: PneumoniaMNIST's files are already MedMNIST's centre crop.")
         return dict(method='medmnist', crop='center_square', resample='bicubic', size=int(size), mode='L')
     if dataset in ('chest_xray', 'folder'):
-        return dict(method='squish', crop=None, resample='bilinear', size=int(size), mode='L' if n_ch == 1 else 'RGB')
+        return dict(method='squish', crop=crop, resample='bilinear', size=int(size), mode='L' if n_ch == 1 else 'RGB')
     raise UsageError(f"Unknown dataset {dataset!r}: use 'pneumoniamnist', 'chest_xray' or 'folder'.")
 
 def preprocess_xray(img, # a PIL image from `read_xray` (or a uint8 array)
@@ -203,6 +208,9 @@ def preprocess_xray(img, # a PIL image from `read_xray` (or a uint8 array)
     if raw.get('crop') == 'center_square':  # MedMNIST: centre crop with the short edge as side
         w, h = img.size; s = min(w, h)
         img = img.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
+    elif isinstance(raw.get('crop'), (int, float)):  # folders: the central share of each side (drops borders, markers, text)
+        w, h = img.size; cw, ch = max(1, round(w * raw['crop'])), max(1, round(h * raw['crop']))
+        img = img.crop(((w - cw) // 2, (h - ch) // 2, (w - cw) // 2 + cw, (h - ch) // 2 + ch))
     sz = (raw['size'], raw['size'])
     if img.size != sz: img = img.resize(sz, _RESAMPLE[raw['resample']])  # PIL resizes with antialiasing
     return np.asarray(img, dtype=np.uint8).copy()
@@ -451,13 +459,14 @@ def run_data(dataset:str='pneumoniamnist', # 'pneumoniamnist', 'chest_xray' or '
              download:bool=False, # fetch a missing dataset
              split:pd.DataFrame|None=None, # a stored split table (from a run's split.csv): re-use it instead of splitting
              splits=('train', 'valid', 'test'), # which splits to read into memory
-             raw:dict|None=None, # raw preprocessing (default: `raw_preprocessing(dataset, size, n_ch)`)
+             raw:dict|None=None, # raw preprocessing (default: `raw_preprocessing(dataset, size, n_ch, crop)`)
+             crop:float|None=None, # folders: central share of each side kept (see `raw_preprocessing`)
              verbose:bool=False
             ) -> RunData:
     "Locate, list, read (skipping unreadable files) and split a dataset, once."
     size = size or (28 if dataset == 'pneumoniamnist' else 64)
     source = locate_data(dataset, data, size if dataset == 'pneumoniamnist' else 28, download)
-    raw = raw or raw_preprocessing(dataset, size, n_ch)
+    raw = raw or raw_preprocessing(dataset, size, n_ch, crop)
     items = dataset_items(source)
     if split is not None:
         items = _apply_split(items, split)

@@ -99,6 +99,7 @@ def get_criterion(name) -> Criterion:
 def search_data(dataset:str='pneumoniamnist', # 'pneumoniamnist', 'chest_xray' (Kaggle layout) or 'folder'
                 data=None, # data folder (None: `PNEUMO_DATA`, see `pneumo_nb.data.locate_data`)
                 size:int|None=None, # PneumoniaMNIST release (28) or the squish size of folder images (64)
+                crop:float|None=None, # folders: central share of each side kept (`pneumo_nb.data.raw_preprocessing`)
                 n_ch:int=1, # folder images read as 1 (grayscale) or 3 channels
                 valid_pct:float=0.15, # folders: share of the training patients held out for validation
                 split_seed:int=42, # folders: seed of that patient-level split (a run's `seed`)
@@ -106,14 +107,14 @@ def search_data(dataset:str='pneumoniamnist', # 'pneumoniamnist', 'chest_xray' (
                 seed:int=0 # seeds the subset
                ) -> dict:
     "The arrays a search may see: the `train` and `valid` splits of `data.run_data` (the test images are not even read)."
-    rd = run_data(dataset, data, size, n_ch, valid_pct, split_seed, splits=('train', 'valid'))
+    rd = run_data(dataset, data, size, n_ch, valid_pct, split_seed, splits=('train', 'valid'), crop=crop)
     (xt, yt), (xv, yv) = rd.xy('train'), rd.xy('valid')
     if train_subset:
         keep = np.sort(np.random.default_rng(seed).permutation(len(yt))[:int(train_subset)])
         xt, yt = xt[keep], yt[keep]
     src = {k: rd.source[k] for k in ('dataset', 'found_by', 'md5') if k in rd.source}
     return dict(x_train=xt, y_train=yt, x_valid=xv, y_valid=yv,
-                source=dict(src, folder=Path(rd.source['root']).name, size=rd.raw['size'], splits=['train', 'valid'],
+                source=dict(src, folder=Path(rd.source['root']).name, size=rd.raw['size'], crop=rd.raw.get('crop'), splits=['train', 'valid'],
                             split_rule=rd.split_rule, n_train=len(yt), n_valid=len(yv), skipped=len(rd.skipped), train_subset=train_subset))
 
 # %% ../nbs/09_search.ipynb #740e3b1f
@@ -309,7 +310,7 @@ def join_study(kwargs:str # JSON of `run_search` arguments and `worker`
 def _data_kwargs(cfg, train_subset, seed):
     "`search_data` arguments from the base configuration: its data, and its validation split (only non-default values)."
     kw = dict(dataset=cfg['dataset'], data=None if cfg['data'] is None else str(cfg['data']), size=cfg['size'],
-              n_ch=1 if cfg['n_ch'] == 1 else 3, valid_pct=cfg['valid_pct'], split_seed=cfg['seed'])
+              n_ch=1 if cfg['n_ch'] == 1 else 3, valid_pct=cfg['valid_pct'], split_seed=cfg['seed'], crop=cfg['crop'])
     dflt = {k: v.default for k, v in inspect.signature(search_data).parameters.items()}
     if kw['dataset'] == 'pneumoniamnist': kw = {k: kw[k] for k in ('dataset', 'data', 'size')}   # the official split
     return {**{k: v for k, v in kw.items() if v != dflt[k]}, 'train_subset': train_subset, 'seed': seed}

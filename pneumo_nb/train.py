@@ -487,6 +487,7 @@ DEFAULT_CONFIG = dict(
     dataset='pneumoniamnist', # 'pneumoniamnist', 'chest_xray' (Kaggle layout) or 'folder' (NORMAL/ PNEUMONIA/)
     data=None, # the data folder (None: `$PNEUMO_DATA`, `~/.medmnist`, kagglehub; see `pneumo_nb.data.locate_data`)
     size=None, # images as read: PneumoniaMNIST release (28) or the squish size of folder images (None: 64)
+    crop=None, # folders: keep the central share of each side before resizing (`pneumo_nb.data.raw_preprocessing`; None: all)
     img_size=None, n_ch=1, norm='dataset', aug=True, bs=128, valid_pct=0.15, download=False,
     train_subset=None, # train on a seeded random subset of N training images (quick checks)
     balance=None, target_ratio=1.2, # None, 'sampler' (`weighted_dls`) or 'augment' (`balance_by_augmentation`)
@@ -534,7 +535,9 @@ def resolve_config(config='default', # a preset name or a dict of `DEFAULT_CONFI
               ('tta', cfg['tta'] in (None, 'hflip'), "None or 'hflip'"),
               ('balance', cfg['balance'] in (None, 'sampler', 'augment'), "None, 'sampler' or 'augment'"),
               ('epochs', int(cfg['epochs']) >= 1, 'at least 1'), ('bs', int(cfg['bs']) >= 1, 'at least 1'),
-              ('lr', np.all(np.asarray(cfg['lr'], dtype=float) > 0), 'positive')]
+              ('lr', np.all(np.asarray(cfg['lr'], dtype=float) > 0), 'positive'),
+              ('crop', cfg['crop'] is None or (cfg['dataset'] != 'pneumoniamnist' and isinstance(cfg['crop'], (int, float))
+                                               and 0.3 <= cfg['crop'] <= 1), 'None, or a share between 0.3 and 1 for folder datasets')]
     for k, ok, want in checks:
         if not ok: raise UsageError(f"{k} must be {want}, not {cfg[k]!r}.")
     return cfg
