@@ -99,10 +99,10 @@ def get_criterion(name) -> Criterion:
 def search_data(dataset:str='pneumoniamnist', # 'pneumoniamnist', 'chest_xray' (Kaggle layout) or 'folder'
                 data=None, # data folder (None: `PNEUMO_DATA`, see `pneumo_nb.data.locate_data`)
                 size:int|None=None, # PneumoniaMNIST release (28) or the squish size of folder images (64)
-                crop:float|None=None, # folders: central share of each side kept (`pneumo_nb.data.raw_preprocessing`)
                 n_ch:int=1, # folder images read as 1 (grayscale) or 3 channels
                 valid_pct:float=0.15, # folders: share of the training patients held out for validation
                 split_seed:int=42, # folders: seed of that patient-level split (a run's `seed`)
+                crop:float|None=None, # folders: central share of each side kept (`pneumo_nb.data.raw_preprocessing`)
                 train_subset:int|None=None, # keep a seeded random subset of N training images (quick checks)
                 seed:int=0 # seeds the subset
                ) -> dict:
