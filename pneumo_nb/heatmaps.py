@@ -14,8 +14,8 @@ from scipy.stats import spearmanr
 # %% auto #0
 __all__ = ['GRADCAM_METHODS', 'HEATMAP_METHODS', 'HeatmapError', 'class_scores', 'ClassTarget', 'gradcam', 'cam',
            'activation_map', 'get_heatmaps', 'as_rgb', 'resize_heat', 'overlay', 'show_heatmaps', 'save_heatmap',
-           'show_mistakes', 'deletion_curve', 'deletion_auc', 'plot_deletion', 'road_scores', 'lung_energy',
-           'rank_corr']
+           'show_mistakes', 'deletion_curve', 'deletion_auc', 'plot_deletion', 'shuffled_maps', 'road_scores',
+           'lung_energy', 'rank_corr']
 
 # %% ../nbs/07_heatmaps.ipynb #5ee0f6d2
 from fastprogress.fastprogress import progress_bar
@@ -414,6 +414,17 @@ def plot_deletion(curves:dict, # name -> (fractions, confidences) from `deletion
     ax.set_title(title, fontsize=9); ax.legend(fontsize=7); ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/07_heatmaps.ipynb #9de010d6
+def shuffled_maps(heats, # heatmaps `[N, h, w]` of N >= 2 images
+                  seed:int=0 # seed of the permutation
+                 ) -> np.ndarray:
+    "Each image's map replaced by the map of another image (a random permutation without fixed points): a deletion-test control."
+    h = _to_np(heats)
+    if h.ndim != 3 or len(h) < 2: raise HeatmapError(f"shuffled_maps needs [N, h, w] maps of at least 2 images, got shape {h.shape}")
+    p = np.random.default_rng(seed).permutation(len(h))
+    src = np.empty(len(h), int); src[p] = np.roll(p, -1)   # one cycle through all images: nobody keeps their own map
+    return h[src]
 
 # %% ../nbs/07_heatmaps.ipynb #685f5c05
 def road_scores(model:nn.Module, # a model returning 1 or 2 logits

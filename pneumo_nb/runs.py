@@ -361,7 +361,7 @@ def explain_run(run, # a run folder
                 steps:int=10, # points of the deletion curves
                 bs:int=64, data=None, device=None) -> dict:
     "Grad-CAM energy in the centre vs the border band, and deletion curves, of a run's model on one of its recorded splits."
-    from pneumo_nb.heatmaps import get_heatmaps, lung_energy, deletion_curve, deletion_auc
+    from pneumo_nb.heatmaps import get_heatmaps, lung_energy, deletion_curve, deletion_auc, shuffled_maps
     from pneumo_nb.data import to_model_input
     if split not in ('valid', 'test'): raise UsageError(f"split must be 'valid' or 'test', not {split!r}.")
     r = load_run(run); src = r.record['source']
@@ -371,15 +371,17 @@ def explain_run(run, # a run folder
     if n is not None and n < len(y):
         keep = np.sort(np.random.default_rng(0).permutation(len(y))[:n]); x, y, names = x[keep], y[keep], names[keep]
     model = r.model.to(device) if device else r.model
-    heats, probs, curves = [], [], {'Grad-CAM order': [], 'random order': []}
-    for i in range(0, len(y), bs):
-        xb = to_model_input(x[i:i + bs], r.batch)
-        if device: xb = xb.to(device)
+    batches = lambda: ((i, to_model_input(x[i:i + bs], r.batch).to(device) if device else to_model_input(x[i:i + bs], r.batch))
+                       for i in range(0, len(y), bs))
+    heats, probs, curves = [], [], {'Grad-CAM order': [], "another image's map": [], 'random order': []}
+    for i, xb in batches():
         h, _, p = get_heatmaps(model, [(xb,)], method=method, progress=False)  # explains each image's predicted class
         heats.append(h); probs.append(p)
-        for k, hh in (('Grad-CAM order', h), ('random order', None)):
-            fr, c = deletion_curve(model, xb, hh, steps=steps); curves[k].append(c)
     heats, probs = np.concatenate(heats), np.concatenate(probs)
+    shuffled = shuffled_maps(heats) if len(heats) > 1 else heats   # the control with the maps' own shape (see 07_heatmaps)
+    for i, xb in batches():
+        for k, hh in (('Grad-CAM order', heats[i:i + bs]), ("another image's map", shuffled[i:i + bs]), ('random order', None)):
+            fr, c = deletion_curve(model, xb, hh, steps=steps); curves[k].append(c)
     curves = {k: (fr, np.concatenate(v)) for k, v in curves.items()}
     e = lung_energy(heats, border)
     if split == 'test': log_test_read(r.path, 'explain_run', f'{method} maps, centre/border energy and deletion curves', len(y))
@@ -388,6 +390,7 @@ def explain_run(run, # a run folder
                 centre_share=float(np.nanmean(e['centre'])), border_share=float(np.nanmean(e['border'])),
                 border_density=float(np.nanmean(e['border']) / e['area_border']),  # 1: as much heat per pixel as a uniform map
                 deletion_auc=deletion_auc(*curves['Grad-CAM order']), random_deletion_auc=deletion_auc(*curves['random order']),
+                shuffled_deletion_auc=deletion_auc(*curves["another image's map"]),
                 per_image=per_image, curves=curves, images=x, heats=heats, threshold=r.threshold)
 
 # %% ../nbs/08_runs.ipynb #46119fd4

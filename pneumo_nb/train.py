@@ -33,7 +33,7 @@ from fastai.vision.augment import aug_transforms, RandTransform
 from fastai.torch_core import TensorCategory
 from fasttransform import Transform
 from fastcore.basics import noop
-from .data import load_pneumoniamnist, resize_channels, refuse_test, RunData
+from .data import load_pneumoniamnist, resize_channels, refuse_test, RunData, raw_preprocessing
 from .balance import class_weights as _class_weights, pos_weight as _pos_weight, sample_weights, balance_by_augmentation
 from .models import get_model, splitter as _splitter, ARCHS
 from .evaluate import binary_metrics
@@ -535,11 +535,10 @@ def resolve_config(config='default', # a preset name or a dict of `DEFAULT_CONFI
               ('tta', cfg['tta'] in (None, 'hflip'), "None or 'hflip'"),
               ('balance', cfg['balance'] in (None, 'sampler', 'augment'), "None, 'sampler' or 'augment'"),
               ('epochs', int(cfg['epochs']) >= 1, 'at least 1'), ('bs', int(cfg['bs']) >= 1, 'at least 1'),
-              ('lr', np.all(np.asarray(cfg['lr'], dtype=float) > 0), 'positive'),
-              ('crop', cfg['crop'] is None or (cfg['dataset'] != 'pneumoniamnist' and isinstance(cfg['crop'], (int, float))
-                                               and 0.3 <= cfg['crop'] <= 1), 'None, or a share between 0.3 and 1 for folder datasets')]
+              ('lr', np.all(np.asarray(cfg['lr'], dtype=float) > 0), 'positive')]
     for k, ok, want in checks:
         if not ok: raise UsageError(f"{k} must be {want}, not {cfg[k]!r}.")
+    raw_preprocessing(cfg['dataset'], crop=cfg['crop'])   # checks crop against the dataset (its bounds live there, once)
     return cfg
 
 # %% ../nbs/04_train.ipynb #517dcb47
