@@ -370,15 +370,18 @@ def explain_run(run, # a run folder
     x, y = d.xy(split); names = d.items.item.values[d.idx(split)]
     if n is not None and n < len(y):
         keep = np.sort(np.random.default_rng(0).permutation(len(y))[:n]); x, y, names = x[keep], y[keep], names[keep]
+    if len(y) < 2: raise UsageError(f"explain_run needs at least 2 images (its control deletes each image in another's order), got {len(y)}.")
     model = r.model.to(device) if device else r.model
-    batches = lambda: ((i, to_model_input(x[i:i + bs], r.batch).to(device) if device else to_model_input(x[i:i + bs], r.batch))
-                       for i in range(0, len(y), bs))
+    def batches():
+        for i in range(0, len(y), bs):
+            xb = to_model_input(x[i:i + bs], r.batch)
+            yield i, (xb.to(device) if device else xb)
     heats, probs, curves = [], [], {'Grad-CAM order': [], "another image's map": [], 'random order': []}
     for i, xb in batches():
         h, _, p = get_heatmaps(model, [(xb,)], method=method, progress=False)  # explains each image's predicted class
         heats.append(h); probs.append(p)
     heats, probs = np.concatenate(heats), np.concatenate(probs)
-    shuffled = shuffled_maps(heats) if len(heats) > 1 else heats   # the control with the maps' own shape (see 07_heatmaps)
+    shuffled = shuffled_maps(heats)   # the control with the maps' own shape (see 07_heatmaps)
     for i, xb in batches():
         for k, hh in (('Grad-CAM order', heats[i:i + bs]), ("another image's map", shuffled[i:i + bs]), ('random order', None)):
             fr, c = deletion_curve(model, xb, hh, steps=steps); curves[k].append(c)
