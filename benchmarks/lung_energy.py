@@ -1,8 +1,9 @@
 """Issue 13: where the models look, as numbers. For each run folder, `pneumo_nb.runs.explain_run` computes Grad-CAM maps of
 every image of a split, the share of their energy in the central box versus the 10% border band, and the deletion
 curves: Grad-CAM order against two controls, another image's map (`pneumo_nb.heatmaps.shuffled_maps`: deleted in the same
-kind of patches) and a random pixel order (scattered holes). The shuffled control was added after the validation numbers
-showed Grad-CAM losing to the random pixel order for two seeds of chest_xray_best; both controls are reported.
+kind of patches) and a random pixel order (scattered holes). The shuffled control was added after an earlier run of this
+script (validation and test) showed Grad-CAM losing to the random pixel order for two seeds of chest_xray_best; both
+controls are reported.
 
     PNEUMO_DATA=../shared/data python benchmarks/lung_energy.py --runs NAME=RUN [NAME=RUN ...] [--splits valid test]
     PNEUMO_DATA=../shared/data python benchmarks/lung_energy.py --baselines   # first train the two earlier recipes (seed 0)
