@@ -2,7 +2,7 @@
 every image of a split, the share of their energy in the central box versus the 10% border band, and the deletion
 curves: Grad-CAM order against two controls, another image's map (`pneumo_nb.heatmaps.shuffled_maps`: deleted in the same
 kind of patches) and a random pixel order (scattered holes). The shuffled control was added after an earlier run of this
-script (validation and test) showed Grad-CAM losing to the random pixel order for two seeds of chest_xray_best; both
+script (validation and test) showed Grad-CAM losing to the random pixel order for some seeds of chest_xray_best; both
 controls are reported.
 
     PNEUMO_DATA=../shared/data python benchmarks/lung_energy.py --runs NAME=RUN [NAME=RUN ...] [--splits valid test]
