@@ -65,12 +65,12 @@ def pneumo_train(dataset:str='pneumoniamnist', # pneumoniamnist, chest_xray (Kag
         return None if is_cli(pneumo_train) else res
 
 @call_parse
-def pneumo_evaluate(run:Param("run folder written by pneumo_train", str, nargs='?'),
-                    model:str=None, # the run folder (same as RUN)
+def pneumo_evaluate(run:Param("run folder written by pneumo_train, or a reference model: pneumoniamnist-28 or chest-xray-64", str, nargs='?'),
+                    model:str=None, # the run folder or reference model (same as RUN)
                     dataset:str=None, # pneumoniamnist, chest_xray or folder (default: the run's, on its recorded split)
                     data:str=None, # data folder (default: the run's recorded folder, or $PNEUMO_DATA)
                     split:str='test', # test or valid
-                    out:str=None, # output folder (default: RUN/eval-<dataset>-<data folder>-<split>)
+                    out:str=None, # output folder (default: RUN/eval-<dataset>-<data folder>-<split>; reference models: runs/eval-<name>-...)
                     overwrite:bool=False, # replace an existing evaluation folder
                     quiet:bool=False, # print nothing but errors
                     device:str=None # cpu, cuda or mps
@@ -78,7 +78,7 @@ def pneumo_evaluate(run:Param("run folder written by pneumo_train", str, nargs='
     "Re-evaluate a saved run on its recorded split (or another dataset's test split) with its own threshold."
     with cli_errors(pneumo_evaluate):
         run = run or model
-        if run is None: raise UsageError("pneumo_evaluate needs a run folder: pneumo_evaluate RUN (a folder written by pneumo_train).")
+        if run is None: raise UsageError("pneumo_evaluate needs a run folder or a reference model: pneumo_evaluate RUN (a folder written by pneumo_train, or pneumoniamnist-28 / chest-xray-64).")
         say(DISCLAIMER, mode=console_mode(quiet))
         from pneumo_nb.runs import evaluate_run
         res = evaluate_run(run, dataset, data, split, out, overwrite, device=device, progress=_progress(quiet))
@@ -86,7 +86,7 @@ def pneumo_evaluate(run:Param("run folder written by pneumo_train", str, nargs='
 
 @call_parse
 def pneumo_predict(paths:Param("image files or folders", str, nargs='+'), # images to score
-                   model:str=None, # a run folder written by pneumo_train, or an exported model.onnx (required)
+                   model:str=None, # a run folder written by pneumo_train, a reference model: pneumoniamnist-28 or chest-xray-64, or an exported model.onnx (required)
                    csv:str=None, # write the predictions to this CSV (default: print them)
                    heatmaps:str=None, # write one explained heatmap PNG per image into this folder (run folders only)
                    method:str='gradcam', # heatmap method: gradcam, gradcam++, scorecam, eigencam, layercam, cam, activation
@@ -96,7 +96,7 @@ def pneumo_predict(paths:Param("image files or folders", str, nargs='+'), # imag
                   ):
     "Score chest X-ray files with a trained run or an exported ONNX model: path, prob_pneumonia, label; optional heatmaps."
     with cli_errors(pneumo_predict):
-        if model is None: raise UsageError("pneumo_predict needs --model RUN_DIR (a folder written by pneumo_train) or --model model.onnx.")
+        if model is None: raise UsageError("pneumo_predict needs --model RUN_DIR (a folder written by pneumo_train), --model pneumoniamnist-28 (a reference model: pneumoniamnist-28, chest-xray-64) or --model model.onnx.")
         mode = 'quiet' if quiet or (csv is None and is_cli(pneumo_predict)) else 'auto'
         from pneumo_nb.runs import predict_files
         df = predict_files(model, paths, csv=csv, heatmaps=heatmaps, method=method, bs=bs, device=device, progress=mode)
@@ -105,8 +105,8 @@ def pneumo_predict(paths:Param("image files or folders", str, nargs='+'), # imag
         return df if not is_cli(pneumo_predict) else None
 
 @call_parse
-def pneumo_export(run:Param("run folder written by pneumo_train", str, nargs='?'),
-                  out:str=None, # folder for model.onnx (default: the run folder)
+def pneumo_export(run:Param("run folder written by pneumo_train, or a reference model: pneumoniamnist-28 or chest-xray-64", str, nargs='?'),
+                  out:str=None, # folder for model.onnx (default: the run folder; reference models: runs/<name>-onnx)
                   quiet:bool=False # print nothing but errors
                  ):
     "Export a run's model with its preprocessing and threshold as model.onnx (+ onnx_preprocessing.json) for onnxruntime."

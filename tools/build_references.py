@@ -1,0 +1,76 @@
+"""Build the reference models that ship inside the package (`pneumo_nb/reference/<name>/`), exactly as they ship.
+
+    python tools/build_references.py [--data ../shared/data] [--names pneumoniamnist-28 chest-xray-64] [--retrain]
+
+For each name of `pneumo_nb.runs.REFERENCES`:
+1. train it with its `pneumo_train` command (one CPU thread, `OMP_NUM_THREADS=1`) into `benchmarks/out/reference/<name>/`, a full run
+   folder (threshold chosen on validation, the test split read once and recorded in its ledger); an existing complete run there is
+   reused (its test split was read already) unless `--retrain`;
+2. copy what ships (`run.json`, `split.csv`, `model.pth`, `predictions.csv`, `metrics.json`, `history.csv`, `test_reads.jsonl`; no
+   figures) into `pneumo_nb/reference/<name>/`, atomically, with a portable record: the data source is the dataset, its folder relative
+   to the data root and its checksum, never a folder of this machine; the weights' SHA-256, the command, the package version and the
+   commit are added under `reference`;
+3. write `report.md` and the model card `README.md` from those files, and refuse to finish if any shipped file names an absolute path.
+"""
+import argparse, json, os, shutil, subprocess, sys, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHIP = ('split.csv', 'model.pth', 'predictions.csv', 'metrics.json', 'history.csv', 'test_reads.jsonl')
+
+def git_commit() -> str:
+    try: return subprocess.run(['git', 'describe', '--always', '--dirty', '--abbrev=12'], cwd=REPO, capture_output=True, text=True,
+                               check=True).stdout.strip()
+    except Exception: return 'unknown'
+
+def build(name:str, data:str, retrain:bool=False) -> Path:
+    from pneumo_nb.core import atomic_dir, versions, DISCLAIMER
+    from pneumo_nb.runs import REFERENCES, RUN_FILES, reference_dir, read_json, write_json, sha256, write_report, test_reads, \
+        write_model_card, data_checksum
+    spec = REFERENCES[name]
+    work = Path('benchmarks/out/reference')/name
+    cmd = spec['command'].replace('DATA', data).replace('OUT', str(work))
+    if retrain and work.exists(): shutil.rmtree(work)
+    if not (work/RUN_FILES['metrics']).is_file():
+        if work.exists(): shutil.rmtree(work)   # an incomplete folder (pneumo_train writes atomically, so only by hand)
+        print(f'{name}: OMP_NUM_THREADS=1 {cmd}', flush=True)
+        exe = Path(sys.executable).parent/cmd.split()[0]
+        subprocess.run([str(exe), *cmd.split()[1:]], check=True, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    else: print(f'{name}: reusing {work} (its test split was read when it was trained)', flush=True)
+    rec = read_json(work/RUN_FILES['record'])
+    src = rec['source']
+    root = Path(src['root'])
+    portable = dict(dataset=src['dataset'], root=spec['folder'], found_by='relative to the data root ($PNEUMO_DATA or --data)')
+    if src['dataset'] == 'pneumoniamnist': portable.update(file=src['file'], md5=src['md5'], size=src['size'])
+    else:
+        import pandas as pd
+        items = pd.read_csv(work/RUN_FILES['split']).query("split != 'skipped'").item
+        portable['checksum'] = data_checksum(root, items)
+    assert root.name == spec['folder'], (root, spec['folder'])
+    rec.update(source=portable, config={**rec['config'], 'data': None},
+               reference=dict(name=name, command=spec['command'].replace('OUT', f'benchmarks/out/reference/{name}').replace('DATA', '../shared/data'),
+                              env='OMP_NUM_THREADS=1', weights_sha256=sha256(work/RUN_FILES['weights']),
+                              version=versions()['pneumo_nb'], commit=git_commit(),
+                              built=datetime.datetime.now().isoformat(timespec='seconds')))
+    dest = reference_dir()/name
+    with atomic_dir(dest, overwrite=True) as tmp:
+        for f in SHIP: shutil.copy2(work/f, tmp/f)
+        write_json(tmp/RUN_FILES['record'], rec)
+        write_report(tmp, rec, read_json(tmp/RUN_FILES['metrics']), {}, f'pneumo_nb reference model {name}: {spec["title"]}', (),
+                     test_reads(tmp))
+        write_model_card(tmp, name)
+        bad = [(f.name, s) for f in tmp.iterdir() if f.suffix in ('.json', '.jsonl', '.csv', '.md')
+               for s in (str(root.parent), str(REPO), '/work/', '/home/', '/root/', '/tmp/', '/Users/') if s in f.read_text()]
+        if bad: raise SystemExit(f'{name}: shipped files name absolute paths: {bad}')
+    print(f"{name}: wrote {dest.relative_to(REPO)} ({sum(f.stat().st_size for f in dest.iterdir()) / 2**20:.2f} MB)", flush=True)
+    return dest
+
+if __name__ == '__main__':
+    from pneumo_nb.runs import REFERENCES
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--data', default='../shared/data', help='the data root (holds pneumoniamnist/, chest_xray_64/)')
+    ap.add_argument('--names', nargs='+', default=list(REFERENCES), choices=list(REFERENCES))
+    ap.add_argument('--retrain', action='store_true', help='train again even where benchmarks/out/reference/<name> is complete')
+    a = ap.parse_args()
+    os.chdir(REPO)
+    for n in a.names: build(n, a.data, a.retrain)
