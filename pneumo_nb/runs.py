@@ -267,7 +267,7 @@ def train_and_report(preset='default', # a preset name of `pneumo_nb.train.PRESE
 REFERENCES = {
     'pneumoniamnist-28': dict(
         title='PneumoniaMNIST 28 px, the searched `best` recipe (seed 0)',
-        dataset='pneumoniamnist', folder='pneumoniamnist', preset='best', seed=0, hub='pneumoniamnist_28',
+        dataset='pneumoniamnist', folder='pneumoniamnist', hub='pneumoniamnist_28',
         command='pneumo_train --preset best --seed 0 --data DATA --out OUT',
         chosen=("The `best` preset is the choice of an Optuna TPE search (study `pmnist28`, `benchmarks/research/search/`) over "
                 "the `pneumo_resnet` family (learning rate, weight decay, epochs, width, dropout) on PneumoniaMNIST's official "
@@ -279,7 +279,7 @@ REFERENCES = {
                 "threshold is chosen on validation only.")),
     'chest-xray-64': dict(
         title='Kaggle chest_xray folders at 64 px, the `chest_xray_best` recipe (seed 0)',
-        dataset='chest_xray', folder='chest_xray_64', preset='chest_xray_best', seed=0, hub='chest_xray_64',
+        dataset='chest_xray', folder='chest_xray_64', hub='chest_xray_64',
         command='pneumo_train --dataset chest_xray --data DATA/chest_xray_64 --size 64 --preset chest_xray_best --seed 0 --out OUT',
         chosen=("The `chest_xray_best` preset is trial 6 of the `kaggle64` Optuna study (12 trials of the `best` family on a "
                 "patient-level validation split of `chest_xray_64/train`, criterion `shift_nll` recorded in the study before its "

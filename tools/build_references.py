@@ -46,7 +46,7 @@ def build(name:str, data:str, retrain:bool=False) -> Path:
         import pandas as pd
         items = pd.read_csv(work/RUN_FILES['split']).query("split != 'skipped'").item
         portable['checksum'] = data_checksum(root, items)
-    assert root.name == spec['folder'], (root, spec['folder'])
+    assert (root.name, src['dataset']) == (spec['folder'], spec['dataset']), (root, src['dataset'], spec)   # the command trained what the registry says
     rec.update(source=portable, config={**rec['config'], 'data': None},
                reference=dict(name=name, command=spec['command'].replace('OUT', f'benchmarks/out/reference/{name}').replace('DATA', '../shared/data'),
                               env='OMP_NUM_THREADS=1', weights_sha256=sha256(work/RUN_FILES['weights']),
