@@ -448,6 +448,7 @@ class Run:
     def predictions(self) -> pd.DataFrame: return pd.read_csv(self.path/RUN_FILES['predictions'])
     @property
     def model(self):
+        "The run's network in eval mode, built from the record and loaded (`weights_only=True`) on first use."
         if self._model is None:
             from pneumo_nb.models import get_model
             r, b = self.record, self.batch
