@@ -217,7 +217,7 @@ def _voi_8bit(a:np.ndarray, # modality-LUT output (rescaled values)
     if ds.get('WindowCenter') is not None and ds.get('WindowWidth') is not None:
         c, w = _first(ds.WindowCenter), max(_first(ds.WindowWidth), 1.)
         fn = str(ds.get('VOILUTFunction', 'LINEAR') or 'LINEAR').upper()   # DICOM PS3.3 C.11.2.1.2
-        if fn == 'SIGMOID': return 255. / (1 + np.exp(-4 * (a - c) / w))
+        if fn == 'SIGMOID': return 255. / (1 + np.exp(np.clip(-4 * (a - c) / w, -700, 700)))
         if fn == 'LINEAR_EXACT': return np.clip((a - c) / w + 0.5, 0, 1) * 255.
         return np.clip((a - (c - 0.5)) / max(w - 1, 1.) + 0.5, 0, 1) * 255.
     bits, signed = int(ds.get('BitsStored', 8) or 8), int(ds.get('PixelRepresentation', 0) or 0)
