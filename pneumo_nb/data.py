@@ -4,18 +4,20 @@
 
 # %% ../nbs/01_data.ipynb #e10d47c7
 from __future__ import annotations
-import os, re, warnings
+import os, re, warnings, hashlib, secrets
+from collections.abc import Sequence
 from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np, pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['PMNIST_SIZES', 'MIN_SIDE', 'IMG_EXTS', 'KAGGLE_DATASET', 'DATASETS', 'ITEM_COLS', 'SplitArray', 'tag_split',
-           'split_of', 'refuse_test', 'pneumoniamnist_file', 'load_pneumoniamnist', 'split_counts', 'read_xray',
-           'raw_preprocessing', 'preprocess_xray', 'find_xray_root', 'patient_id', 'kaggle_path', 'locate_data',
-           'dataset_items', 'read_files', 'read_items', 'image_files', 'assign_split', 'RunData', 'run_data',
-           'resize_channels', 'to_model_input']
+__all__ = ['PMNIST_SIZES', 'MIN_SIDE', 'DICOM_EXTS', 'SALT_FILE', 'IMG_EXTS', 'KAGGLE_DATASET', 'DATASETS', 'ITEM_COLS',
+           'SplitArray', 'tag_split', 'split_of', 'refuse_test', 'pneumoniamnist_file', 'load_pneumoniamnist',
+           'split_counts', 'read_xray', 'is_dicom', 'xray_to_dicom', 'new_salt', 'dicom_patient', 'raw_preprocessing',
+           'preprocess_xray', 'find_xray_root', 'patient_id', 'kaggle_path', 'locate_data', 'dataset_items',
+           'read_files', 'read_items', 'image_files', 'assign_split', 'RunData', 'run_data', 'resize_channels',
+           'to_model_input']
 
 # %% ../nbs/01_data.ipynb #57bcc94f
 from .core import *
@@ -127,6 +129,7 @@ def split_counts(splits:dict # split name -> labels (0/1 array-like, or a DataFr
 
 # %% ../nbs/01_data.ipynb #b81ea9ec
 MIN_SIDE = 16  # smaller images are icons or thumbnails, not chest X-rays
+DICOM_EXTS = {'.dcm', '.dicom', '.dic'}  # DICOM is also recognised by content (see `is_dicom`)
 
 def _unreadable(path, why, fix="Remove it from the input, or convert it to a PNG or JPEG chest X-ray."):
     return CorruptDataError(f"{path} cannot be used as an X-ray: {why}. {fix}")
@@ -144,7 +147,7 @@ def _to_8bit(im:Image.Image) -> Image.Image:
         a = a * 255. / (2**bits - 1)
     return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), 'L')
 
-def read_xray(path, # an image file: PNG, JPEG, BMP, TIFF..., any size, 8 or 16 bit, grayscale, RGB or RGBA
+def read_xray(path, # an image file: PNG, JPEG, BMP, TIFF, DICOM..., any size, 8-16 bit, grayscale, RGB or RGBA
               n_ch:int|None=None # None: keep grayscale/RGB as stored; 1: grayscale 'L'; 3: 'RGB'
              ) -> Image.Image:
     "Open a chest X-ray as an 8-bit PIL image in mode 'L' or 'RGB'; raise `CorruptDataError` naming the file if it is unusable."
@@ -157,9 +160,7 @@ def _read_xray(path):
     if path.stat().st_size == 0: raise _unreadable(path, "the file is empty (0 bytes)")
     try:
         with open(path, 'rb') as f: head = f.read(132)
-        if head[128:132] == b'DICM':
-            raise _unreadable(path, "it is a DICOM file", "Convert it to PNG first (e.g. with pydicom: `dcmread(f).pixel_array`, "
-                              "scaled to 8 or 16 bit), then pass the PNG.")
+        if head[128:132] == b'DICM' or path.suffix.lower() in DICOM_EXTS: return _read_dicom(path)   # by content, or by name
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', Image.DecompressionBombWarning)
             im = Image.open(path); im.load()
@@ -168,7 +169,7 @@ def _read_xray(path):
     except Image.DecompressionBombError as e:
         raise _unreadable(path, f"it is too large to decode safely ({e})", "Downscale it first.") from None
     except UnidentifiedImageError:
-        raise _unreadable(path, "it is not an image PIL can read (wrong extension, a text or DICOM file?)") from None
+        raise _unreadable(path, "it is not an image PIL can read (wrong extension, or a text file?)") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise _unreadable(path, f"it is truncated or corrupt ({type(e).__name__}: {str(e)[:120]})",
                           "Copy or export the file again.") from None
@@ -179,6 +180,164 @@ def _read_xray(path):
     if im.mode in ('1', 'LA', 'La'): return im.convert('L')
     if im.mode == 'P': im = im.convert('RGBA')
     return im.convert('RGB')  # RGBA, RGBa, CMYK, YCbCr, LAB, HSV: drop alpha / convert colour space
+
+# %% ../nbs/01_data.ipynb #2226b83c
+_DICOMDIR_UID = '1.2.840.10008.1.3.10'  # Media Storage Directory Storage: the index of a DICOM disc, not an image
+
+def is_dicom(path # a file
+            ) -> bool:
+    "True when `path` is a DICOM file: the 'DICM' marker at byte 128 (any file name), or a `.dcm`/`.dicom` name."
+    path = Path(path)
+    try:
+        with open(path, 'rb') as f: head = f.read(132)
+    except OSError: return False
+    return head[128:132] == b'DICM' or path.suffix.lower() in DICOM_EXTS
+
+def _plugin_fix(ts) -> str:
+    "What to install (or do) so that pydicom decodes transfer syntax `ts`."
+    import importlib.util
+    name = getattr(ts, 'name', str(ts))
+    pkgs = {'pylibjpeg': 'pylibjpeg', 'pylibjpeg-openjpeg': 'openjpeg', 'pylibjpeg-rle': 'rle', 'pylibjpeg-libjpeg': 'libjpeg'}
+    want = ['pylibjpeg', 'pylibjpeg-openjpeg' if 'JPEG 2000' in name or 'HTJ2K' in name else 'pylibjpeg-rle' if 'RLE' in name
+            else 'pylibjpeg-libjpeg' if 'JPEG' in name else 'pylibjpeg-libjpeg']
+    missing = [p for p in want if importlib.util.find_spec(pkgs[p]) is None]
+    if missing: return f"pip install {' '.join(missing)}, or export it uncompressed."
+    return ("The plugins installed with pneumo_nb do not implement it: try pip install python-gdcm, or export it "
+            "uncompressed (e.g. gdcmconv --raw, or dcmtk's dcmdjpeg).")
+
+def _first(v) -> float: return float(v[0] if isinstance(v, Sequence) and not isinstance(v, str) else v)
+
+def _voi_8bit(a:np.ndarray, # modality-LUT output (rescaled values)
+              ds # the pydicom dataset
+             ) -> np.ndarray:
+    "Values 0..255 (float): the VOI LUT, else the first window centre/width, else the full stored range."
+    if 'VOILUTSequence' in ds and len(ds.VOILUTSequence):
+        from pydicom.pixels import apply_voi
+        return apply_voi(a, ds, index=0).astype(np.float64) * 255. / (2**int(ds.VOILUTSequence[0].LUTDescriptor[2]) - 1)
+    if ds.get('WindowCenter') is not None and ds.get('WindowWidth') is not None:
+        c, w = _first(ds.WindowCenter), max(_first(ds.WindowWidth), 1.)
+        fn = str(ds.get('VOILUTFunction', 'LINEAR') or 'LINEAR').upper()   # DICOM PS3.3 C.11.2.1.2
+        if fn == 'SIGMOID': return 255. / (1 + np.exp(np.clip(-4 * (a - c) / w, -700, 700)))
+        if fn == 'LINEAR_EXACT': return np.clip((a - c) / w + 0.5, 0, 1) * 255.
+        return np.clip((a - (c - 0.5)) / max(w - 1, 1.) + 0.5, 0, 1) * 255.
+    bits, signed = int(ds.get('BitsStored', 8) or 8), int(ds.get('PixelRepresentation', 0) or 0)
+    lo, hi = (-2**(bits - 1), 2**(bits - 1) - 1) if signed else (0, 2**bits - 1)
+    slope, icpt = float(ds.get('RescaleSlope', 1) or 1), float(ds.get('RescaleIntercept', 0) or 0)
+    lo, hi = sorted((lo * slope + icpt, hi * slope + icpt))
+    return np.clip((a - lo) / (hi - lo), 0, 1) * 255.
+
+def _dicom_error(path, e, ts, fix):
+    "The one-line reason a DICOM's pixels cannot be decoded (never pydicom's text: it may quote header values)."
+    try: packed = ts is not None and ts.is_compressed
+    except Exception: packed = True   # a transfer syntax pydicom does not know
+    if packed and not isinstance(e, (ValueError, EOFError)):
+        return _unreadable(path, f"its pixel data are compressed as {getattr(ts, 'name', ts)}, which no installed pydicom plugin decodes",
+                           _plugin_fix(ts))
+    return _unreadable(path, f"its DICOM pixel data cannot be decoded ({type(e).__name__}; truncated or corrupt?)", fix)
+
+def _read_dicom(path:Path) -> Image.Image:
+    "8-bit grayscale PIL image of a single-frame DICOM, as a reading room displays it; errors name the file, no header value."
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')   # pydicom's warnings may quote header values: none reaches a log
+        try: return _dicom_image(path)
+        except PneumoError: raise
+        except Exception as e:   # its message may quote a header value: only its type is named
+            raise _unreadable(path, f"its DICOM header cannot be interpreted ({type(e).__name__} in a header element)",
+                              "Export it again as a single-frame DICOM, PNG or JPEG.") from None
+
+def _dicom_image(path:Path) -> Image.Image:
+    import pydicom
+    from pydicom.pixels import apply_modality_lut
+    fix = "Export it again as a single-frame DICOM, PNG or JPEG."
+    try: ds = pydicom.dcmread(path, force=True)
+    except Exception as e:
+        raise _unreadable(path, f"it is a DICOM file that cannot be parsed ({type(e).__name__}; truncated or corrupt?)", fix) from None
+    meta = getattr(ds, 'file_meta', None) or {}
+    if str(meta.get('MediaStorageSOPClassUID', '')) == _DICOMDIR_UID or 'DirectoryRecordSequence' in ds:
+        raise _unreadable(path, "it is a DICOMDIR (the index of a DICOM disc), not an image", "Pass the image files it lists instead.")
+    if 'PixelData' not in ds:
+        raise _unreadable(path, "it is a DICOM file without pixel data (a report, a structured report, or a truncated file?)", fix)
+    n = int(_first(ds.get('NumberOfFrames', 1) or 1))
+    if n > 1: raise _unreadable(path, f"it is a multi-frame DICOM ({n} frames), not one radiograph",
+                                "Save the frame you want as a single-frame DICOM or PNG.")
+    ts = meta.get('TransferSyntaxUID')
+    try: a = ds.pixel_array
+    except Exception as e: raise _dicom_error(path, e, ts, fix) from None
+    pi = str(ds.get('PhotometricInterpretation', 'MONOCHROME2')).upper()
+    if a.ndim == 2 and pi == 'PALETTE COLOR':
+        from pydicom.pixels import apply_color_lut
+        a = apply_color_lut(a, ds); a = a * 255. / max(a.max(), 255)
+    if a.ndim == 3 and a.shape[-1] == 3:   # colour (pydicom turns YBR into RGB): 8 bit, then grayscale as for PNGs
+        if a.dtype != np.uint8 and pi != 'PALETTE COLOR': a = a * 255. / (2**int(ds.get('BitsStored', 8)) - 1)
+        im = Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), 'RGB').convert('L')
+    elif a.ndim == 2:
+        v = _voi_8bit(np.asarray(apply_modality_lut(a, ds), np.float64), ds)
+        if pi == 'MONOCHROME1': v = 255. - v   # stored inverted: bone bright, as in the training data
+        im = Image.fromarray(np.clip(np.rint(v), 0, 255).astype(np.uint8), 'L')
+    else: raise _unreadable(path, f"its DICOM pixel data have shape {a.shape}, not one 2-D image", fix)
+    if min(im.size) < MIN_SIDE:
+        raise _unreadable(path, f"it is only {im.size[0]}x{im.size[1]} px (at least {MIN_SIDE} px per side expected)")
+    return im
+
+
+# %% ../nbs/01_data.ipynb #ce4bc9f5
+_DX_SOP = '1.2.840.10008.5.1.4.1.1.1.1'  # Digital X-Ray Image Storage - For Presentation
+
+def xray_to_dicom(src, # an image file `read_xray` reads, or a uint8 array [H,W]
+                  dest, # the DICOM file to write (any name; it is recognised by content)
+                  photometric:str='MONOCHROME2', # or 'MONOCHROME1': stored inverted, as many CR/DX systems store X-rays
+                  bits:int=8, # stored bits: 8, 12 or 16
+                  window:bool=False, # store 1024 + 4v, a rescale (slope 0.5, intercept -1024) and the window that shows v again
+                  compress:str|None=None, # None, 'rle' or 'jpeg2000' (both lossless)
+                  **tags # header elements to set, e.g. PatientName='...', PatientID='...'
+                 ) -> Path:
+    "Write an 8-bit X-ray as a single-frame DICOM that `read_xray` reads back as the same pixels: test data made from real images."
+    import pydicom
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, RLELossless, JPEG2000Lossless, generate_uid
+    v = np.asarray(read_xray(src, n_ch=1) if not isinstance(src, np.ndarray) else src, dtype=np.int64)
+    if bits not in (8, 12, 16) or photometric not in ('MONOCHROME1', 'MONOCHROME2') or compress not in (None, 'rle', 'jpeg2000'):
+        raise UsageError(f"bits must be 8, 12 or 16, photometric MONOCHROME1/2, compress None/'rle'/'jpeg2000'; got {bits}, {photometric}, {compress}.")
+    if window and bits == 8: raise UsageError("window needs bits=12 or 16 (the rescale takes 12 bits).")
+    top = 2**bits - 1
+    s = 1024 + 4 * v if window else np.rint(v * top / 255.).astype(np.int64)   # window: 2v - 512 after the rescale, shown as v
+    if photometric == 'MONOCHROME1': s = (2 * 1024 + 4 * 255 if window else top) - s   # stored inverted
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = _DX_SOP, generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset(); ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = _DX_SOP, meta.MediaStorageSOPInstanceUID, 'DX'
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.PhotometricInterpretation = *v.shape, 1, photometric
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8 if bits == 8 else 16, bits, bits - 1, 0
+    if window: ds.RescaleSlope, ds.RescaleIntercept, ds.WindowCenter, ds.WindowWidth = 0.5, -1024, -256.5, 511
+    for k, val in tags.items(): setattr(ds, k, val)
+    ds.PixelData = s.astype(np.uint8 if bits == 8 else np.uint16).tobytes()
+    if compress: ds.compress(RLELossless if compress == 'rle' else JPEG2000Lossless)
+    dest = Path(dest); ds.save_as(dest, enforce_file_format=True)
+    return dest
+
+
+# %% ../nbs/01_data.ipynb #8e7af0ae
+SALT_FILE = 'patient_salt.txt'   # in the run folder: the only place the salt is written
+
+def new_salt() -> str:
+    "A random salt for the patient hashes of one run."
+    return secrets.token_hex(16)
+
+def dicom_patient(path, # a DICOM file
+                  salt:str # the run's salt (`new_salt`)
+                 ) -> str|None:
+    "`'dcm-'` + a salted SHA-256 of the file's PatientID tag (None without one): groups a patient's images, names nobody."
+    import pydicom
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            pid = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=['PatientID'], force=True).get('PatientID')
+    except Exception: return None   # unreadable: `read_xray` will skip it with its reason
+    pid = str(pid or '').strip()
+    return 'dcm-' + hashlib.sha256(f'{salt}\0{pid}'.encode()).hexdigest()[:16] if pid else None
+
 
 # %% ../nbs/01_data.ipynb #1740be20
 _RESAMPLE = {'bicubic': Image.BICUBIC, 'bilinear': Image.BILINEAR, 'lanczos': Image.LANCZOS, 'nearest': Image.NEAREST}
@@ -302,7 +461,7 @@ def locate_data(dataset:str='pneumoniamnist', # 'pneumoniamnist', 'chest_xray' (
 # %% ../nbs/01_data.ipynb #c29994ac
 ITEM_COLS = ['item', 'label', 'patient', 'split', 'path']
 
-def _folder_rows(root:Path):
+def _folder_rows(root:Path, salt:str|None=None):
     splits = [s for s in ('train', 'val', 'test') if (root/s).is_dir() and _has_classes(root/s)] or [None]
     rows, skipped = [], []
     for s in splits:
@@ -311,11 +470,14 @@ def _folder_rows(root:Path):
             for f in sorted(d.rglob('*')):
                 if f.is_dir(): continue
                 rel = str(f.relative_to(root))
-                if f.suffix.lower() not in IMG_EXTS: skipped.append((rel, f"{rel}: not an image file extension")); continue
-                rows.append((rel, LABELS[c], patient_id(f.name), s or 'train', str(f)))
+                dcm = f.suffix.lower() not in IMG_EXTS and is_dicom(f)   # DICOM by content: PACS exports often have no extension
+                if f.suffix.lower() not in IMG_EXTS and not dcm: skipped.append((rel, f"{rel}: not an image file extension")); continue
+                pid = dicom_patient(f, salt) if dcm and salt else None   # salted hash of PatientID, never the id itself
+                rows.append((rel, LABELS[c], pid or patient_id(f.name), s or 'train', str(f)))
     return rows, skipped
 
-def dataset_items(source:dict # from `locate_data`
+def dataset_items(source:dict, # from `locate_data`
+                  salt:str|None=None # salt of DICOM patient hashes (default: a new one, kept in `attrs['salt']`)
                  ) -> pd.DataFrame:
     "Item table (item, label, patient, split, path) of a source; files that are not images are in `attrs['skipped']`."
     root = Path(source['root'])
@@ -324,9 +486,10 @@ def dataset_items(source:dict # from `locate_data`
         ys = {s: load_pneumoniamnist(s, source['size'], root, check=False)[1] for s in n}
         rows = [(f'{s}/{i}', int(ys[s][i]), f'{s}/{i}', s, None) for s in n for i in range(n[s])]
         skipped = []
-    else: rows, skipped = _folder_rows(root)
+    else: salt = salt or new_salt(); rows, skipped = _folder_rows(root, salt)
     df = pd.DataFrame(rows, columns=ITEM_COLS)
     df.attrs.update(skipped=skipped, source=dict(source))
+    if df.patient.str.startswith('dcm-').any(): df.attrs['salt'] = salt   # the run folder keeps it (`RunData.save_salt`)
     if df.empty: raise DataNotFoundError(f"No image files in {root} ({len(skipped)} other files).")
     for i, c in enumerate(CLASSES):
         if not (df.label == i).any(): raise DataNotFoundError(f"No {c} images in {root}: both classes are needed.")
@@ -408,7 +571,9 @@ def assign_split(items:pd.DataFrame, # readable items (from `read_items`)
     tr = df.index[df.split == 'train']
     if len(tr) < 4: raise DataNotFoundError(f"Only {len(tr)} readable training images: too few to hold out a validation set.")
     sgkf = StratifiedGroupKFold(n_splits=max(2, round(1 / valid_pct)), shuffle=True, random_state=seed)
-    _, va = next(sgkf.split(tr, df.loc[tr, 'label'], df.loc[tr, 'patient']))
+    groups = df.loc[tr, 'patient']
+    if df.attrs.get('salt'): groups = pd.factorize(groups)[0]   # salted hashes: number patients in file order, so the salt never moves the split
+    _, va = next(sgkf.split(tr, df.loc[tr, 'label'], groups))
     df.loc[tr[va], 'split'] = 'valid'
     df.attrs['split_rule'] = f'patient-level stratified validation ({valid_pct:.0%} of train, seed {seed}); test as published'
     return df
@@ -416,8 +581,14 @@ def assign_split(items:pd.DataFrame, # readable items (from `read_items`)
 # %% ../nbs/01_data.ipynb #9803d591
 class RunData:
     "A run's data: source, raw preprocessing, readable items with their split, images (same order), skipped files."
-    def __init__(self, source:dict, raw:dict, items:pd.DataFrame, x:np.ndarray, skipped:list):
+    def __init__(self, source:dict, raw:dict, items:pd.DataFrame, x:np.ndarray, skipped:list, salt:str|None=None):
         self.source, self.raw, self.items, self.x, self.skipped = source, raw, items.reset_index(drop=True), x, list(skipped)
+        self.salt = salt   # of the DICOM patient hashes in `items.patient` (None: no DICOM with a PatientID)
+    def save_salt(self, folder) -> Path|None:
+        "Write the patient-hash salt into a run folder (the one place it is kept); None when there is none."
+        if not self.salt: return None
+        with atomic_write(Path(folder)/SALT_FILE) as f: Path(f).write_text(self.salt + '\n')
+        return Path(folder)/SALT_FILE
     def idx(self, split:str) -> np.ndarray: return np.flatnonzero(self.items.split.values == split)
     def xy(self, split:str) -> tuple:
         "Images and labels of one split, tagged with it."
@@ -490,7 +661,7 @@ def run_data(dataset:str='pneumoniamnist', # 'pneumoniamnist', 'chest_xray' or '
     if 'test' in splits and not (kept.split == 'test').any():
         raise UsageError(f"{source['root']} has no test/ folder: pneumo_nb needs train/ and test/ folders (each with NORMAL/ "
                          "and PNEUMONIA/) so that the test images are never trained on.")
-    rd = RunData(source, raw, kept, np.asarray(x), kept.attrs.get('skipped', []))
+    rd = RunData(source, raw, kept, np.asarray(x), kept.attrs.get('skipped', []), items.attrs.get('salt'))
     rd.split_rule = kept.attrs.get('split_rule', 'stored split.csv')
     if verbose and rd.skipped:
         say(f"Skipped {plural(len(rd.skipped), 'unreadable file')}, e.g.:\n  " + "\n  ".join(e for _, e in rd.skipped[:5]))

@@ -239,6 +239,7 @@ def train_and_report(preset='default', # a preset name of `pneumo_nb.train.PRESE
         data = run_data(cfg['dataset'], cfg['data'], cfg['size'], 1 if cfg['n_ch'] == 1 else 3, cfg['valid_pct'],
                         cfg['seed'], cfg['download'], crop=cfg['crop'], verbose=mode != 'quiet')
         data.split_table().to_csv(tmp/RUN_FILES['split'], index=False)
+        data.save_salt(tmp)   # DICOM folders: the salt of the patient hashes stays in the run folder
         split_hash = sha256(tmp/RUN_FILES['split'])
         n = {s: len(data.idx(s)) for s in ('train', 'valid', 'test')}
         say(f"{cfg['dataset']} ({Path(data.source['root']).name}/, found via {data.source['found_by']}): {n['train']:,} train, {n['valid']:,} "
