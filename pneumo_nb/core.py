@@ -89,6 +89,8 @@ def data_dirs(root=None # an explicit folder; searched first
     dirs += [p/'shared'/'data' for p in [here, *here.parents][:4]]
     return list(dict.fromkeys(dirs))
 
+
+# %% ../nbs/00_core.ipynb #b35ce177
 def find_data(sub:str='', # a path inside a data folder, e.g. 'pneumoniamnist/pneumoniamnist.npz' or 'chest_xray_64'
               root=None # an explicit data folder, searched first
              ) -> Path:
@@ -230,6 +232,8 @@ def md5(path, chunk:int=1<<20) -> str:
         for b in iter(lambda: f.read(chunk), b''): h.update(b)
     return h.hexdigest()
 
+
+# %% ../nbs/00_core.ipynb #083222c5
 def versions() -> dict:
     "Versions of Python and of the packages a result depends on."
     import platform
@@ -253,10 +257,14 @@ def console_mode(quiet:bool=False # no output at all
     if _in_notebook() or sys.stdout.isatty(): return 'bar'
     return 'lines'
 
+
+# %% ../nbs/00_core.ipynb #81f9460c
 def say(*args, mode:str|None=None, **kw):
     "Print a progress line (flushed at once) unless the console mode is 'quiet'."
     if (mode or console_mode()) != 'quiet': print(*args, flush=True, **kw)
 
+
+# %% ../nbs/00_core.ipynb #5a283895
 def plural(n:int, word:str, many:str|None=None) -> str:
     "'1 epoch', '2 epochs', '1 image', '624 images'."
     return f"{n:,} {word if n == 1 else (many or word + 's')}"

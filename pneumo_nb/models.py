@@ -193,6 +193,7 @@ def weights_path(weights) -> Path:
     "Where torchvision caches `weights` (a torchvision `WeightsEnum` member)."
     return Path(torch.hub.get_dir())/'checkpoints'/Path(urlparse(weights.url).path).name
 
+# %% ../nbs/03_models.ipynb #21d2d25c
 def load_imagenet_weights(weights,              # torchvision `WeightsEnum` member, e.g. `ResNet18_Weights.IMAGENET1K_V1`
                           download:bool=True,   # download into torchvision's cache when the file is absent
                           timeout:float=30.     # socket timeout (s) for the download
