@@ -440,6 +440,7 @@ def run_search(space='best', # a name of `SPACES` (its base preset is used) or a
     args = dict(study_name=study_name, criterion=get_criterion(criterion or DEFAULT_CRITERION).name, space=space, base=base,
                 storage=storage, out=str(out), seed=seed, data_kwargs=data_kwargs, n_trials=n_trials, timeout=timeout, threads=threads,
                 heartbeat=heartbeat)
+    (Path(out)/study_name).mkdir(parents=True, exist_ok=True)
     logs = [open(Path(out)/study_name/f'worker_{i}.log', 'a') for i in range(workers)]
     procs = [subprocess.Popen(_join_cmd(args, i), stdout=f, stderr=subprocess.STDOUT) for i, f in enumerate(logs)]
     bad = [i for i, p in enumerate(procs) if p.wait() != 0]
