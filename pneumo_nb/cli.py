@@ -10,7 +10,7 @@ from fastcore.script import call_parse, Param, is_cli
 
 # %% auto #0
 __all__ = ['cli_errors', 'pneumo_train', 'pneumo_evaluate', 'pneumo_predict', 'pneumo_export', 'pneumo_reproduce',
-           'pneumo_search']
+           'pneumo_search', 'pneumo_seeds']
 
 # %% ../nbs/12_cli.ipynb #f9fa14ac
 from .core import PneumoError, UsageError, DISCLAIMER, console_mode, say
@@ -164,3 +164,26 @@ def pneumo_search(space:str='best', # search space: a name of pneumo_nb.search.S
         study = run_search(space, criterion, trials, timeout, storage, study_name, out, seed, workers, base, train_subset=train_subset)
         if is_cli(pneumo_search): print(search_summary(study))
         return None if is_cli(pneumo_search) else study
+
+# %% ../nbs/12_cli.ipynb #94150af1
+@call_parse
+def pneumo_seeds(preset:str='best', # the chosen recipe: a preset of pneumo_nb.train.PRESETS
+                 seeds:Param('seeds to train (one run folder each)', int, nargs='+')=(0, 1, 2),
+                 storage:str=None, # a journal file or an Optuna URL (postgresql://...) shared by the workers (default: OUT/seeds.journal)
+                 out:str='seeds', # run folders OUT/seed{S}
+                 study_name:str=None, # the jobs' name in the storage (default: seeds_PRESET)
+                 dataset:str=None, # pneumoniamnist, chest_xray or folder (default: the preset's)
+                 data:str=None, # its data folder (default: $PNEUMO_DATA)
+                 size:int=None, # its image size
+                 epochs:int=None, # override the preset's epochs (quick checks)
+                 train_subset:int=None, # train on N images only (quick checks)
+                 n_boot:int=1000 # bootstrap resamples of each run's 95% intervals
+                ):
+    "Train a preset once per seed as jobs several processes or machines share; print the per-seed test metrics and their mean and std."
+    with cli_errors(pneumo_seeds):
+        from pneumo_nb.search import run_seeds
+        kw = {k: v for k, v in dict(dataset=dataset, data=data, size=size, epochs=epochs, train_subset=train_subset).items() if v is not None}
+        if is_cli(pneumo_seeds): print(DISCLAIMER)
+        df = run_seeds(preset, tuple(seeds), storage, out, study_name, n_boot=n_boot, **kw)
+        if is_cli(pneumo_seeds): print(df.round(4).to_string())
+        return None if is_cli(pneumo_seeds) else df

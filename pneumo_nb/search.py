@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_search.ipynb #d7fa183d
 from __future__ import annotations
-import json, os, sys, datetime, subprocess, warnings, inspect
+import json, os, sys, re, time, shutil, socket, hashlib, importlib.util, datetime, subprocess, warnings, inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -12,10 +12,10 @@ import numpy as np, torch, torch.nn.functional as F
 import optuna
 from optuna.distributions import (FloatDistribution, IntDistribution, CategoricalDistribution,
                                   distribution_to_json, json_to_distribution)
-from optuna.storages import JournalStorage
+from optuna.storages import JournalStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
-from .core import PneumoError, atomic_write, DISCLAIMER   # before fastai
+from .core import PneumoError, RunExistsError, atomic_write, DISCLAIMER, _pid_alive   # before fastai
 from fastai.callback.core import Callback, CancelFitException
 from sklearn.metrics import log_loss, brier_score_loss
 from .data import run_data
@@ -23,13 +23,17 @@ from .train import fit_config, resolve_config
 from .evaluate import binary_metrics, predict_arrays
 
 # %% auto #0
-__all__ = ['SHIFTS', 'CRITERIA', 'DEFAULT_CRITERION', 'SPACES', 'SearchError', 'shifted_copies', 'Criterion', 'get_criterion',
-           'search_data', 'score', 'train_config', 'CriterionPruning', 'search_space', 'apply_params', 'open_storage',
-           'declare_study', 'objective', 'join_study', 'run_search', 'best_config', 'trials_df', 'search_summary']
+__all__ = ['SHIFTS', 'CRITERIA', 'DEFAULT_CRITERION', 'SPACES', 'HEARTBEAT', 'SearchError', 'StorageError', 'shifted_copies',
+           'Criterion', 'get_criterion', 'search_data', 'score', 'train_config', 'CriterionPruning', 'search_space',
+           'apply_params', 'open_storage', 'declare_study', 'objective', 'fail_dead_trials', 'join_study', 'run_search',
+           'best_config', 'trials_df', 'run_seeds', 'seeds_table', 'search_summary']
 
 # %% ../nbs/09_search.ipynb #dfc8cdc2
 class SearchError(PneumoError, ValueError):
     "A search was asked for something it cannot do (unknown criterion or space, a study declared differently...)."
+
+class StorageError(SearchError):
+    "A study's storage cannot be opened: a malformed URL, a server that does not answer, a refused login, a missing database, an unwritable folder."
 
 # %% ../nbs/09_search.ipynb #80d51a06
 def _nll(y, p):
@@ -213,17 +217,73 @@ def apply_params(base:dict, # a configuration
     return resolve_config(cfg)
 
 # %% ../nbs/09_search.ipynb #4bf9aea9
+HEARTBEAT = 60   # seconds between a running trial's heartbeats in an RDB storage; silent for 2x this, the trial is failed and re-run
+
+def _redact(url:str) -> str: return re.sub(r'(://[^:/@]*):[^@/]*@', r'\1:***@', url)   # never print a password
+
+def _first_line(e): return (str(getattr(e, 'orig', None) or e).strip().splitlines() or [type(e).__name__])[0].strip()
+
+def _schema_race(e) -> bool:
+    "True when `e` is what a worker gets while another one creates the same tables at the same moment."
+    return any(m in str(e) for m in ('already exists', 'duplicate key', 'UNIQUE constraint failed', 'UniqueViolation', 'database is locked'))
+
+def _rdb_storage(url:str, heartbeat:int):
+    import sqlalchemy.exc as sx
+    shown = _redact(url)
+    url = re.sub(r'^postgres(ql)?://', 'postgresql+psycopg2://', url)   # the driver pneumo_nb installs (psycopg2-binary)
+    fix = ("Check that its folder exists and can be written." if url.startswith('sqlite') else
+           "Check the host, port, user, password and database name (the database must exist: createdb NAME).")
+    connect = {'timeout': 60} if url.startswith('sqlite') else {'connect_timeout': 10} if url.startswith('postgres') else {}
+    for attempt in range(10):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, engine_kwargs={'connect_args': connect}, heartbeat_interval=heartbeat,
+                                                  grace_period=2 * heartbeat, heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3))
+        except (sx.ArgumentError, sx.NoSuchModuleError) as e:
+            raise StorageError(f"Storage URL {shown!r} is malformed ({_first_line(e)}); write sqlite:///path/study.db or "
+                               f"postgresql://user:password@host:port/database.") from None
+        except ImportError as e:
+            raise StorageError(f"No database driver for {shown!r} ({_first_line(e.__cause__ or e)}); pip install it, or use "
+                               f"sqlite:/// or postgresql:// (psycopg2-binary comes with pneumo_nb).") from None
+        except sx.DBAPIError as e:
+            if _schema_race(e) and attempt < 9: time.sleep(0.1 * (attempt + 1)); continue   # another worker created the tables first: retry
+            raise StorageError(f"Cannot open the study storage {shown}: {_first_line(e)}. {fix}") from None
+
 def open_storage(storage=None, # None: a journal file in `folder`; a path ending in .journal/.log; or an Optuna URL ('sqlite:///x.db', 'postgresql://...')
-                 folder='search' # the study's folder
+                 folder='search', # the study's folder
+                 heartbeat:int=HEARTBEAT # URLs: seconds between heartbeats of a running trial (a trial silent for twice this is failed and re-run)
                 ):
-    "The Optuna storage of a study: by default a journal file that survives crashes and that several processes can share."
+    "The Optuna storage of a study: a journal file (default) or, for a URL, an RDB storage with heartbeats that re-runs the trials of dead workers."
     if storage is None: storage = Path(folder)/'study.journal'
+    if isinstance(storage, str) and '://' not in storage and re.match(r'^[A-Za-z][A-Za-z0-9+.-]+:', storage):
+        raise StorageError(f"Storage {_redact(storage)!r} looks like a URL without '://'; write sqlite:///path/study.db or "
+                           f"postgresql://user:password@host:port/database (or a journal path without a colon).")
     if isinstance(storage, (str, Path)) and '://' not in str(storage):
-        Path(storage).parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(storage)))
+        p = Path(storage)
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            return JournalStorage(JournalFileBackend(str(p)))
+        except OSError as e:
+            raise StorageError(f"Cannot write the study journal {p}: {e.strerror or e}. Name a journal in a folder you can write.") from None
+    if isinstance(storage, str): return _rdb_storage(storage, heartbeat)
     return storage
 
 def _space_json(space): return {k: distribution_to_json(d) for k, d in space.items()}
+
+def _criterion_sha(c:Criterion) -> str:
+    "SHA-256 of what a criterion computes: its name, direction, images, and the source of its function (and of the shifts)."
+    def src(f):
+        try: return inspect.getsource(f)
+        except (OSError, TypeError): return repr(f)
+    parts = [c.name, c.direction, c.on, src(c.fn)] + ([src(f) for f in (_contrast, _blur, _downup, _crop, shifted_copies)] if c.on == 'shift' else [])
+    return hashlib.sha256('\n'.join(parts).encode()).hexdigest()
+
+def _git_commit():
+    "The git commit of the pneumo_nb source in use (None outside a git checkout)."
+    try: return subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True, timeout=10,
+                               cwd=Path(importlib.util.find_spec('pneumo_nb').origin).parent).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError): return None
 
 def declare_study(study_name:str='pneumo', # the study's name in the storage
                   criterion=None, # a name of `CRITERIA` (None: `DEFAULT_CRITERION`)
@@ -233,7 +293,8 @@ def declare_study(study_name:str='pneumo', # the study's name in the storage
                   out='search', # parent folder of the study folder
                   seed:int=0, # TPE seed (each worker adds its index)
                   data_kwargs:dict|None=None, # `search_data` arguments (e.g. train_subset for quick checks)
-                  worker:int=0 # this process's index
+                  worker:int=0, # this process's index
+                  heartbeat:int=HEARTBEAT # see `open_storage`
                  ) -> optuna.Study:
     "Create or resume a study whose criterion, space and base are declared in its user attributes before any trial."
     c = get_criterion(criterion or DEFAULT_CRITERION)
@@ -243,22 +304,33 @@ def declare_study(study_name:str='pneumo', # the study's name in the storage
     else: space_name = 'custom'
     base_cfg = resolve_config(base)
     folder = Path(out)/study_name
-    study = optuna.create_study(study_name=study_name, storage=open_storage(storage, folder), load_if_exists=True,
-                                direction=c.direction,
-                                sampler=optuna.samplers.TPESampler(seed=seed + worker, n_startup_trials=5, constant_liar=True),
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=50))
+    st = open_storage(storage, folder, heartbeat)
+    try: study = optuna.create_study(study_name=study_name, storage=st, load_if_exists=True, direction=c.direction,
+                                     sampler=optuna.samplers.TPESampler(seed=seed + worker, n_startup_trials=5, constant_liar=True),
+                                     pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=50))
+    except ValueError as e:   # Optuna: the stored study optimises in the other direction
+        raise SearchError(f"Study {study_name!r} exists with another direction ({e}); use another study_name.") from None
     decl = dict(criterion=c.name, direction=c.direction, criterion_doc=c.doc, space_name=space_name, space=_space_json(space),
                 base_config=json.loads(json.dumps(base_cfg)), data=dict(data_kwargs or {}), test_metrics='never computed by the search')
-    old = study.user_attrs
-    if 'criterion' in old:   # resuming: the declaration must not change
-        for k in ('criterion', 'space', 'base_config', 'data'):
-            if old.get(k) != decl[k]:
-                raise SearchError(f"Study {study_name!r} was declared with {k}={old.get(k)!r}; you asked for {decl[k]!r}. "
-                                  f"Use another study_name, or the same settings to resume it.")
-    else:
-        for k, v in {**decl, 'folder': str(folder)}.items(): study.set_user_attr(k, v)
-        study.set_user_attr('declared', datetime.datetime.now().isoformat(timespec='seconds'))
+    for attempt in range(3):
+        old = study.user_attrs
+        if 'criterion' in old:   # resuming (or another worker declared it a moment ago): the declaration must not change
+            for k in ('criterion', 'space', 'base_config', 'data'):
+                if old.get(k) != decl[k]:
+                    raise SearchError(f"Study {study_name!r} was declared with {k}={old.get(k)!r}; you asked for {decl[k]!r}. "
+                                      f"Use another study_name, or the same settings to resume it.")
+            return study
+        try:
+            extra = dict(folder=str(folder), criterion_sha256=_criterion_sha(c), git_commit=_git_commit(),
+                         declared=datetime.datetime.now().isoformat(timespec='seconds'))
+            for k, v in {**decl, **extra}.items():   # 'criterion' last: once it is there, the whole declaration is
+                if k != 'criterion': study.set_user_attr(k, v)
+            study.set_user_attr('criterion', decl['criterion'])
+            return study
+        except optuna.exceptions.StorageInternalError:   # two workers declared at the same instant: read theirs back and compare
+            if attempt == 2: raise
     return study
+
 
 # %% ../nbs/09_search.ipynb #4a585a65
 def _write_trial(folder, trial, rec):
@@ -267,14 +339,16 @@ def _write_trial(folder, trial, rec):
     with atomic_write(d/'trial.json') as f: f.write_text(json.dumps(rec, indent=1, default=str))
 
 def objective(trial, # an Optuna trial of a study made by `declare_study`
-              data:dict # from `search_data`: training and validation arrays only
+              data:dict, # from `search_data`: training and validation arrays only
+              folder=None # where `trial_NNNN/` goes (None: the folder the study was declared with)
              ) -> float:
     "Train the trial's configuration and return its validation criterion; write `trial_NNNN/trial.json` in the study folder."
     ua = trial.study.user_attrs
+    trial.set_user_attr('pid', os.getpid()); trial.set_user_attr('host', socket.gethostname())   # who runs it (a dead worker's trial is found by these)
     space = {k: json_to_distribution(v) for k, v in ua['space'].items()}
     params = _suggest(trial, space)
     cfg = apply_params(ua['base_config'], params)
-    folder = Path(ua['folder'])
+    folder = Path(folder if folder is not None else ua['folder'])
     rec = dict(trial=trial.number, study=trial.study.study_name, params=params, config=cfg, criterion=ua['criterion'],
                direction=ua['direction'], started=datetime.datetime.now().isoformat(timespec='seconds'), disclaimer=DISCLAIMER)
     pr = CriterionPruning(trial, data, ua['criterion'], cfg['tta'] == 'hflip')
@@ -282,7 +356,6 @@ def objective(trial, # an Optuna trial of a study made by `declare_study`
     except optuna.TrialPruned as e:
         _write_trial(folder, trial, {**rec, 'state': 'PRUNED', 'reports': pr.reports, 'why': str(e)})
         raise
-    trial.set_user_attr('pid', os.getpid())
     for k, v in res['valid'].items(): trial.set_user_attr(f'valid_{k}', v)
     trial.set_user_attr('seconds', res['seconds'])
     _write_trial(folder, trial, {**rec, 'state': 'COMPLETE', 'value': res['value'], 'valid': res['valid'],
@@ -290,13 +363,28 @@ def objective(trial, # an Optuna trial of a study made by `declare_study`
                                  'reports': pr.reports})
     return res['value']
 
-def _optimize(study, n_trials, timeout, data_kwargs, threads):
+def fail_dead_trials(study:optuna.Study # a study in a journal storage (RDB storages do this themselves, by heartbeat)
+                    ) -> list:
+    "Journal files have no heartbeat: fail the RUNNING trials whose worker process on this machine is gone, and queue their parameters again."
+    if not isinstance(study._storage, JournalStorage): return []
+    dead = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if t.user_attrs.get('host') == socket.gethostname() and 'pid' in t.user_attrs and not _pid_alive(t.user_attrs['pid'])]
+    retry, failed = RetryHeartbeatStaleTrialCallback(max_retry=3), []
+    for t in dead:
+        try:
+            if study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL): failed.append(t.number); retry(study, t)
+        except optuna.exceptions.UpdateFinishedTrialError: pass   # another worker failed it first
+    return failed
+
+def _optimize(study, n_trials, timeout, data_kwargs, threads, folder=None):
     torch.set_num_threads(threads)
     data = search_data(**data_kwargs)
     cb = optuna.study.MaxTrialsCallback(n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED))
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
-        study.optimize(lambda t: objective(t, data), n_trials=n_trials, timeout=timeout, callbacks=[cb], gc_after_trial=True)
+        fail_dead_trials(study)
+        study.optimize(lambda t: objective(t, data, folder), n_trials=n_trials, timeout=timeout, gc_after_trial=True,
+                       callbacks=[cb, lambda st, _: fail_dead_trials(st)])
 
 def join_study(kwargs:str # JSON of `run_search` arguments and `worker`
               ):
@@ -304,8 +392,13 @@ def join_study(kwargs:str # JSON of `run_search` arguments and `worker`
     a = json.loads(kwargs)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = declare_study(a['study_name'], a['criterion'], a['space'], a['base'], a['storage'], a['out'], a['seed'],
-                          a['data_kwargs'], worker=a['worker'])
-    _optimize(study, a['n_trials'], a['timeout'], a['data_kwargs'], a['threads'])
+                          a['data_kwargs'], worker=a['worker'], heartbeat=a.get('heartbeat', HEARTBEAT))
+    _optimize(study, a['n_trials'], a['timeout'], a['data_kwargs'], a['threads'], Path(a['out'])/a['study_name'])
+
+def _join_cmd(args:dict, worker:int, pre:str='') -> list:
+    "The command line of worker process `worker` of a search with `run_search` arguments `args` (`pre`: Python run before it)."
+    return [sys.executable, '-c', f'import sys; {pre}from pneumo_nb.search import join_study; join_study(sys.argv[1])',
+            json.dumps({**args, 'worker': worker})]
 
 def _data_kwargs(cfg, train_subset, seed):
     "`search_data` arguments from the base configuration: its data, and its validation split (only non-default values)."
@@ -327,7 +420,8 @@ def run_search(space='best', # a name of `SPACES` (its base preset is used) or a
                base=None, # base preset or configuration (None: the space's own preset; 'best' for a dict space)
                train_subset:int|None=None, # train on a seeded random subset (quick checks)
                threads:int|None=None, # torch threads per process (None: 1 when workers > 1, else torch's default)
-               quiet:bool=True # silence Optuna's per-trial log lines
+               quiet:bool=True, # silence Optuna's per-trial log lines
+               heartbeat:int=HEARTBEAT # URL storages: seconds between heartbeats (see `open_storage`)
               ) -> optuna.Study:
     "Run (or resume) an Optuna TPE search with pruning on a validation-only criterion; return the study."
     if quiet: optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -336,24 +430,24 @@ def run_search(space='best', # a name of `SPACES` (its base preset is used) or a
     base = base if base is not None else SPACES[space][0]
     data_kwargs = _data_kwargs(resolve_config(base), train_subset, seed)
     if isinstance(storage, Path): storage = str(storage)
-    study = declare_study(study_name, criterion, space, base, storage, out, seed, data_kwargs)
+    study = declare_study(study_name, criterion, space, base, storage, out, seed, data_kwargs, heartbeat=heartbeat)
     threads = threads or (1 if workers > 1 else torch.get_num_threads())
     if workers <= 1:
-        _optimize(study, n_trials, timeout, data_kwargs, threads)
+        _optimize(study, n_trials, timeout, data_kwargs, threads, Path(out)/study_name)
         return study
     if not isinstance(space, str): raise SearchError("workers > 1 needs a named search space (a key of SPACES).")
     if storage is not None and not isinstance(storage, str): raise SearchError("workers > 1 needs storage as a path or URL.")
     args = dict(study_name=study_name, criterion=get_criterion(criterion or DEFAULT_CRITERION).name, space=space, base=base,
-                storage=storage, out=str(out), seed=seed, data_kwargs=data_kwargs, n_trials=n_trials, timeout=timeout, threads=threads)
-    code = 'import sys; from pneumo_nb.search import join_study; join_study(sys.argv[1])'
-    logs = [open(Path(study.user_attrs['folder'])/f'worker_{i}.log', 'a') for i in range(workers)]
-    procs = [subprocess.Popen([sys.executable, '-c', code, json.dumps({**args, 'worker': i})], stdout=f, stderr=subprocess.STDOUT)
-             for i, f in enumerate(logs)]
+                storage=storage, out=str(out), seed=seed, data_kwargs=data_kwargs, n_trials=n_trials, timeout=timeout, threads=threads,
+                heartbeat=heartbeat)
+    (Path(out)/study_name).mkdir(parents=True, exist_ok=True)
+    logs = [open(Path(out)/study_name/f'worker_{i}.log', 'a') for i in range(workers)]
+    procs = [subprocess.Popen(_join_cmd(args, i), stdout=f, stderr=subprocess.STDOUT) for i, f in enumerate(logs)]
     bad = [i for i, p in enumerate(procs) if p.wait() != 0]
     for f in logs: f.close()
     if bad: raise SearchError(f"Search workers {bad} failed (exit codes {[procs[i].returncode for i in bad]}; see worker_N.log in "
-                              f"{study.user_attrs['folder']}); the study keeps their finished trials: run the same call again to resume.")
-    return declare_study(study_name, criterion, space, base, storage, out, seed, data_kwargs)
+                              f"{Path(out)/study_name}); the study keeps their finished trials: run the same call again to resume.")
+    return declare_study(study_name, criterion, space, base, storage, out, seed, data_kwargs, heartbeat=heartbeat)
 
 def best_config(study:optuna.Study # a study made by `run_search`
                ) -> dict:
@@ -368,6 +462,82 @@ def trials_df(study:optuna.Study): # -> pandas.DataFrame
     df.columns = [c.replace('params_', '').replace('user_attrs_', '') for c in df.columns]
     asc = study.direction == optuna.study.StudyDirection.MINIMIZE
     return df.sort_values('value', ascending=asc, na_position='last').reset_index(drop=True)
+
+# %% ../nbs/09_search.ipynb #2e559c1a
+def _seed_job(trial, cfg, seeds, out, overrides, n_boot, figures):
+    "One seed of the final protocol: train and score through `runs.train_and_report` into `out/seed{S}` (a finished seed is not trained again)."
+    from pneumo_nb.runs import train_and_report
+    if 'fixed_params' not in trial.study._storage.get_trial_system_attrs(trial._trial_id):   # another worker took the last queued seed between our look and our ask
+        raise optuna.TrialPruned('no seed left to run')
+    s = trial.suggest_categorical('seed', list(seeds))
+    trial.set_user_attr('pid', os.getpid()); trial.set_user_attr('host', socket.gethostname())
+    run = Path(out)/f'seed{s}'
+    if not (run/'metrics.json').is_file():
+        try: holder = int((Path(out)/f'.seed{s}.lock').read_text() or 0)   # `core.atomic_dir`'s lock: the pid writing this seed
+        except (OSError, ValueError): holder = 0
+        if not (holder and _pid_alive(holder)):   # nobody alive writes it: temporary folders of killed workers are removed
+            for t in Path(out).glob(f'.seed{s}.tmp-*'): shutil.rmtree(t, ignore_errors=True)
+        try: train_and_report(cfg, run, progress='quiet', n_boot=n_boot, figures=figures, **{**overrides, 'seed': s})
+        except RunExistsError as e: raise optuna.TrialPruned(f'seed {s}: {e}') from None   # another worker is writing it
+    trial.set_user_attr('run', run.name)
+    return float(json.loads((run/'metrics.json').read_text())['val']['auc'])
+
+def _may_finish(study, t):
+    "Can RUNNING trial `t` still end without us: its heartbeat will tell (URL storage), or its process on this machine is alive."
+    if not isinstance(study._storage, JournalStorage): return True
+    return t.user_attrs.get('host') == socket.gethostname() and 'pid' in t.user_attrs and _pid_alive(t.user_attrs['pid'])
+
+def run_seeds(preset='best', # a preset of `pneumo_nb.train.PRESETS` (or a configuration dict): the chosen recipe
+              seeds=(0, 1, 2), # one run per seed, each reads its test split once (the run's ledger)
+              storage=None, # None: the journal `out/seeds.journal`; or a journal path or URL shared by several machines
+              out='seeds', # run folders `out/seed{S}` (a shared disk when several machines work on it)
+              study_name:str|None=None, # the jobs' name in the storage (None: `seeds_<preset>`)
+              heartbeat:int=HEARTBEAT, # URL storages: a seed whose worker is silent for twice this is re-run
+              n_boot:int=1000, # bootstrap resamples of each run's 95% intervals
+              figures:bool=True, # write each run's figures
+              **overrides # configuration keys (dataset, data, size...), as `pneumo_train` takes them
+             ) -> 'pd.DataFrame':
+    "Run the final protocol as jobs on a shared storage: every process that calls it trains the seeds nobody has done; then the summary table."
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    name = study_name or f"seeds_{preset if isinstance(preset, str) else 'custom'}"
+    cfg = resolve_config(preset, **overrides)
+    study = optuna.create_study(study_name=name, storage=open_storage(storage if storage is not None else Path(out)/'seeds.journal', out, heartbeat),
+                                load_if_exists=True, direction='maximize')
+    decl = dict(kind='seeds', config=json.loads(json.dumps({**cfg, 'seed': None}, default=str)), seeds=[int(s) for s in seeds])
+    ua = study.user_attrs
+    if 'seeds' in ua:
+        if (ua.get('config'), ua.get('seeds')) != (decl['config'], decl['seeds']):
+            raise SearchError(f"Seed jobs {name!r} were declared with seeds {ua.get('seeds')} and another configuration; use another study_name or out.")
+    else:
+        study.set_user_attr('config', decl['config']); study.set_user_attr('kind', 'seeds')
+        for s in decl['seeds']: study.enqueue_trial({'seed': s}, skip_if_exists=True)
+        study.set_user_attr('seeds', decl['seeds'])
+    job = lambda t: _seed_job(t, preset, seeds, out, overrides, n_boot, figures)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
+        while True:
+            optuna.storages.fail_stale_trials(study); fail_dead_trials(study)   # a dead worker's seed is queued again
+            if study.get_trials(deepcopy=False, states=(TrialState.WAITING,)): study.optimize(job, n_trials=1); continue
+            if not any(_may_finish(study, t) for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))): break
+            time.sleep(min(heartbeat, 5))   # another worker is training a seed: poll the storage until it ends or is found dead
+    return seeds_table(out, seeds)
+
+def seeds_table(out, # the folder of `run_seeds`
+                seeds=(0, 1, 2) # the seeds to summarise (their runs must be finished)
+               ) -> 'pd.DataFrame':
+    "Per-seed test metrics (AUC; accuracy, sensitivity and specificity at the validation threshold) with their mean and std."
+    import pandas as pd
+    missing = [s for s in seeds if not (Path(out)/f'seed{s}'/'metrics.json').is_file()]
+    if missing: raise SearchError(f"Seeds {missing} have no finished run in {out} yet (another worker may still be training them); run again later.")
+    rows = {}
+    for s in seeds:
+        m = json.loads((Path(out)/f'seed{s}'/'metrics.json').read_text())
+        t = m['test_at_threshold']
+        rows[f'seed {s}'] = dict(test_auc=m['test']['auc'], accuracy=t['accuracy'], sensitivity=t['sensitivity'],
+                                 specificity=t['specificity'], threshold=m['threshold'], valid_auc=m['val']['auc'])
+    df = pd.DataFrame(rows).T
+    return pd.concat([df, df.agg(['mean', 'std'])])
+
 
 # %% ../nbs/09_search.ipynb #650302dc
 def search_summary(study:optuna.Study # a study made by `run_search`
