@@ -2,7 +2,8 @@
 types it, each test split read once (the run folder's test_reads.jsonl).
 
     PNEUMO_DATA=../shared/data python benchmarks/chest_xray_seeds.py [--preset chest_xray_best] [--data ../shared/data/chest_xray_64]
-                                                                     [--size 64] [--seeds 0 1 2] [--crop 0.8]
+                                                                     [--size 64] [--seeds 0 1 2] [--crop 0.8] [--split_seed 0]
+                                                                     [--name FOLDER]
 
 Each seed writes the run folder benchmarks/results/<preset>_<size>px[_crop<C>]/seed<S> (config, split, model, per-image predictions,
 metrics with 95% CIs, figures, ledger); a seed whose folder exists is not trained again (its test split was read already).
@@ -22,8 +23,10 @@ def main():
     ap.add_argument('--data', default='../shared/data/chest_xray_64'); ap.add_argument('--size', type=int, default=64)
     ap.add_argument('--dataset', default='folder')
     ap.add_argument('--crop', type=float, default=None, help="central share of each side kept (default: the preset's)")
+    ap.add_argument('--split_seed', type=int, default=None, help='seed of the validation split shared by all seeds (default: each seed its own)')
+    ap.add_argument('--name', default=None, help='results folder name (default: <preset>_<size>px[_crop<C>])')
     a = ap.parse_args()
-    res = HERE/'results'/(f'{a.preset}_{a.size}px' + (f'_crop{a.crop:g}' if a.crop is not None else '')); res.mkdir(parents=True, exist_ok=True)
+    res = HERE/'results'/(a.name or (f'{a.preset}_{a.size}px' + (f'_crop{a.crop:g}' if a.crop is not None else ''))); res.mkdir(parents=True, exist_ok=True)
     exe = Path(sys.executable).parent/'pneumo_train'
     log = json.loads((res/'summary.json').read_text())['commands'] if (res/'summary.json').is_file() else {}
     for s in a.seeds:
@@ -31,6 +34,7 @@ def main():
         if (run/'metrics.json').is_file(): print(f'{run} exists: its test split was read already; not training again'); continue
         cmd = [str(exe), '--dataset', a.dataset, '--data', a.data, '--size', str(a.size), '--preset', a.preset, '--seed', str(s),
                *(['--crop', str(a.crop)] if a.crop is not None else []),
+               *(['--split_seed', str(a.split_seed)] if a.split_seed is not None and a.split_seed != s else []),
                '--out', str(run.relative_to(Path.cwd()) if run.is_relative_to(Path.cwd()) else run)]
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True)

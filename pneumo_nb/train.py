@@ -4,18 +4,19 @@
 
 # %% ../nbs/04_train.ipynb #00672f3d
 from __future__ import annotations
-import math, time, warnings
+import io, math, time, warnings
 from functools import partial
 import numpy as np, pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
+from PIL import Image
 
 # %% auto #0
 __all__ = ['DROPOUT_KW', 'DEFAULT_CONFIG', 'PRESETS', 'DEFAULT_PRESETS', 'TensorPair', 'TensorDL', 'ToSizeChannels',
-           'default_aug', 'XrayAffine', 'XrayIntensity', 'xray_aug', 'tensor_dls', 'pneumoniamnist_dls', 'split_dl',
-           'pneumoniamnist_split_dl', 'show_xray_batch', 'WeightedTensorDL', 'weighted_dls', 'BinaryLoss',
-           'binary_metrics_cbs', 'PlainTensors', 'EpochHistory', 'EpochLines', 'set_progress', 'BestModel', 'PlateauLR',
-           'loss_weights', 'make_learner', 'fine_tune_two_stage', 'multi_seed', 'resolve_config', 'default_preset',
-           'dls_from_config', 'fit_config']
+           'default_aug', 'XrayAffine', 'XrayIntensity', 'xray_aug', 'XrayDegrade', 'train_aug', 'tensor_dls',
+           'pneumoniamnist_dls', 'split_dl', 'pneumoniamnist_split_dl', 'show_xray_batch', 'WeightedTensorDL',
+           'weighted_dls', 'BinaryLoss', 'binary_metrics_cbs', 'PlainTensors', 'EpochHistory', 'EpochLines',
+           'set_progress', 'BestModel', 'PlateauLR', 'loss_weights', 'make_learner', 'fine_tune_two_stage',
+           'multi_seed', 'resolve_config', 'default_preset', 'dls_from_config', 'fit_config']
 
 # %% ../nbs/04_train.ipynb #7cb95ddc
 from .core import *   # first: it silences fastai's torch.jit.script FutureWarning
@@ -122,6 +123,54 @@ def xray_aug(flip:float=0.5, affine:float=1., intensity:float=1.) -> list:
     "The augmentation of `--preset best`: flips, small rotations/scales/shifts, and random exposure."
     return [XrayAffine(flip, affine), XrayIntensity(intensity)]
 
+# %% ../nbs/04_train.ipynb #2099bcfc
+def _downup(t:torch.Tensor, f:float) -> torch.Tensor:
+    "Down-sample a float batch `[B,C,H,W]` to `f` of its side (antialiased) and back."
+    H, W = t.shape[-2:]
+    small = F.interpolate(t, size=(max(4, round(H * f)), max(4, round(W * f))), mode='bilinear', align_corners=False, antialias=True)
+    return F.interpolate(small, size=(H, W), mode='bilinear', align_corners=False)
+
+def _gauss(t:torch.Tensor, sigma:float) -> torch.Tensor:
+    "Separable Gaussian blur of a float batch `[B,1,H,W]` (reflection padding)."
+    r = max(1, int(round(3 * sigma))); k = torch.arange(-r, r + 1, dtype=t.dtype, device=t.device)
+    k = torch.exp(-k ** 2 / (2 * sigma ** 2)); k = k / k.sum()
+    t = F.conv2d(F.pad(t, (r, r, 0, 0), mode='reflect'), k.view(1, 1, 1, -1))
+    return F.conv2d(F.pad(t, (0, 0, r, r), mode='reflect'), k.view(1, 1, -1, 1))
+
+def _jpeg(t:torch.Tensor, q:int) -> torch.Tensor:
+    "A float batch `[B,1,H,W]` in [0, 1] through JPEG compression at quality `q` (PIL, on the CPU)."
+    out = []
+    for im in (t[:, 0] * 255).round().clamp(0, 255).to(torch.uint8).cpu().numpy():
+        b = io.BytesIO(); Image.fromarray(im).save(b, format='JPEG', quality=int(q)); b.seek(0)
+        out.append(np.asarray(Image.open(b), dtype=np.uint8))
+    return torch.as_tensor(np.stack(out)).float().div(255)[:, None].to(t.device)
+
+class XrayDegrade(RandTransform):
+    "Per-image random loss of detail of a grayscale float batch: down-up sampling, blur or JPEG; training only."
+    order, split_idx = 45, 0
+    def __init__(self, p:float=0.5): # share of the images degraded
+        super().__init__(p=1.); self.q = p
+    def encodes(self, x:TensorImage):
+        t = x.as_subclass(torch.Tensor); B, _, H, W = t.shape
+        kind = torch.randint(0, 4, (B,)).tolist(); keep = (torch.rand(B) >= self.q).tolist()
+        out = t.clone()
+        for i in range(B):
+            if keep[i]: continue
+            xi = t[i:i + 1]
+            if kind[i] == 0: xi = _downup(xi, float(np.random.uniform(0.35, 1)))               # x0.35-1 of the side
+            elif kind[i] == 1: xi = _gauss(xi, float(np.random.uniform(0.3, 1.5)) * H / 64)    # sigma 0.3-1.5 px at 64 px
+            elif kind[i] == 2: xi = _jpeg(xi, int(np.random.randint(20, 91)))                  # quality 20-90
+            else: xi = _downup(_jpeg(xi, int(np.random.randint(30, 91))), float(np.random.uniform(0.5, 1)))
+            out[i:i + 1] = xi
+        return TensorImage(out)
+
+def train_aug(aug) -> list:
+    "The batch augmentation a configuration's `aug` names: True (fastai's), 'xray', 'xray_degrade', False/None, or a list."
+    if aug is True: return default_aug()
+    if aug in ('xray', 'xray_degrade'): return xray_aug() + ([XrayDegrade()] if aug == 'xray_degrade' else [])
+    if isinstance(aug, str): raise UsageError(f"aug must be True, 'xray', 'xray_degrade', False or a list of transforms, not {aug!r}.")
+    return list(aug or [])
+
 # %% ../nbs/04_train.ipynb #bcb3ef5f
 def _norm_stats(norm, x_uint8, n_ch):
     if norm is None or norm is False: return None
@@ -141,7 +190,7 @@ def tensor_dls(x_train, y_train, x_valid, y_valid, # uint8 images [N,H,W], [N,1,
                img_size:int|None=None, # resize every batch to this size (None keeps the arrays' size)
                n_ch:int=1, # channels the model sees: 1, or 3 (grayscale repeated)
                norm='dataset', # 'dataset' (train mean/std), 'imagenet', None, or (mean, std)
-               aug=True, # True: `default_aug()`; 'xray': `xray_aug()`; False/None: none; or a list of fastai batch transforms
+               aug=True, # True: `default_aug()`; 'xray': `xray_aug()`; 'xray_degrade': `xray_aug()` and `XrayDegrade`; False/None: none; or a list (see `train_aug`)
                device=None, # None picks `default_device()`
                seed:int|None=None # seeds the shuffling
               ) -> DataLoaders:
@@ -149,7 +198,7 @@ def tensor_dls(x_train, y_train, x_valid, y_valid, # uint8 images [N,H,W], [N,1,
     if seed is not None: set_seed(seed)
     tr, va = TensorPair(x_train, y_train, 0), TensorPair(x_valid, y_valid, 1)
     stats = _norm_stats(norm, tr.x, n_ch)
-    augs = default_aug() if aug is True else xray_aug() if aug == 'xray' else list(aug or [])
+    augs = train_aug(aug)
     tfms = [IntToFloatTensor(), ToSizeChannels(img_size, n_ch), *augs]
     if stats is not None: tfms.append(Normalize.from_stats(*stats, cuda=False))
     device = default_device(device)
@@ -514,10 +563,14 @@ PRESETS['issue8'] = {**DEFAULT_CONFIG, 'arch': 'pneumo_resnet', 'aug': 'xray', '
 # the Optuna search's choice on the frozen validation criterion shift_nll (benchmarks/research/VALIDATION.md)
 PRESETS['best'] = {**PRESETS['issue8'], 'epochs': 12, 'lr': 1.3768e-3, 'wd': 0.11185, 'model_kwargs': {'width': 24, 'p': 0.43718}}
 PRESETS['fast'] = {**PRESETS['best'], 'epochs': 6}   # the same family, shorter: what pneumo_train runs by default
-# the Kaggle folders' recipe: the kaggle64 search's choice (trial 6 of 12) on shift_nll over a patient-level validation split of
+# the Kaggle folders' first recipe (until issue 23): the kaggle64 search's choice (trial 6 of 12) on shift_nll over a patient-level validation split of
 # chest_xray_64/train, declared before its first trial; no test image read (benchmarks/research/search/kaggle64/summary.txt)
-PRESETS['chest_xray_best'] = {**PRESETS['best'], 'dataset': 'chest_xray', 'size': 64, 'epochs': 6, 'lr': 0.0017511, 'wd': 0.18008,
-                              'model_kwargs': {'width': 16, 'p': 0.0078296}}
+PRESETS['chest_xray_v1'] = {**PRESETS['best'], 'dataset': 'chest_xray', 'size': 64, 'epochs': 6, 'lr': 0.0017511, 'wd': 0.18008,
+                            'model_kwargs': {'width': 16, 'p': 0.0078296}}
+# the Kaggle folders' recipe: chest_xray_v1 with detail-degrading augmentation and two blocks per stage, the winner of the
+# issue 23 ablation on the validation-only criterion declared before its runs (benchmarks/research/ABLATION64.md)
+PRESETS['chest_xray_best'] = {**PRESETS['chest_xray_v1'], 'lr': 0.0017511, 'wd': 0.18008, 'aug': 'xray_degrade',   # the values the ablation ran
+                              'model_kwargs': {'width': 16, 'blocks': 2, 'p': 0.0078296}}
 
 def resolve_config(config='default', # a preset name or a dict of `DEFAULT_CONFIG` keys (missing keys take the defaults)
                    **overrides # keys to change (None values are ignored)
@@ -533,6 +586,8 @@ def resolve_config(config='default', # a preset name or a dict of `DEFAULT_CONFI
               ('arch', cfg['arch'] in ARCHS, f"one of {', '.join(ARCHS)}"),
               ('schedule', cfg['schedule'] in ('one_cycle', 'fit', 'two_stage'), "'one_cycle', 'fit' or 'two_stage'"),
               ('tta', cfg['tta'] in (None, 'hflip'), "None or 'hflip'"),
+              ('aug', isinstance(cfg['aug'], (list, tuple)) or cfg['aug'] in (True, False, None, 'xray', 'xray_degrade'),
+               "True, 'xray', 'xray_degrade', False or a list of transforms"),
               ('balance', cfg['balance'] in (None, 'sampler', 'augment'), "None, 'sampler' or 'augment'"),
               ('epochs', int(cfg['epochs']) >= 1, 'at least 1'), ('bs', int(cfg['bs']) >= 1, 'at least 1'),
               ('lr', np.all(np.asarray(cfg['lr'], dtype=float) > 0), 'positive')]

@@ -11,7 +11,7 @@ training and kept apart under `test`, the test metrics (each read recorded in OU
 never see test; the summary (`ablate64_summary.py`) ranks by the declared criterion and only afterwards reports how
 each diagnostic's ranking agreed with test.
 """
-import argparse, io, json, os, sys, time, traceback
+import argparse, json, os, sys, time, traceback
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 
@@ -52,23 +52,7 @@ def arr_op(x, op):
     return t[:, 0].round().clamp(0, 255).to(torch.uint8).numpy()
 
 # ---------------------------------------------------------------- the declared diagnostic shifts, sized for the image side
-def _blur(t, sigma):
-    r = max(1, int(round(3 * sigma))); k = torch.arange(-r, r + 1, dtype=t.dtype, device=t.device)
-    k = torch.exp(-k ** 2 / (2 * sigma ** 2)); k = k / k.sum()
-    t = F.conv2d(F.pad(t, (r, r, 0, 0), mode='reflect'), k.view(1, 1, 1, -1))
-    return F.conv2d(F.pad(t, (0, 0, r, r), mode='reflect'), k.view(1, 1, -1, 1))
-
-def _downup(t, f):
-    H, W = t.shape[-2:]
-    return _resize(_resize(t, (max(4, round(H * f)), max(4, round(W * f)))), (H, W))
-
-def _jpeg(t, q):
-    from PIL import Image
-    out = []
-    for im in (t[:, 0] * 255).round().clamp(0, 255).to(torch.uint8).cpu().numpy():
-        b = io.BytesIO(); Image.fromarray(im).save(b, format='JPEG', quality=int(q)); b.seek(0)
-        out.append(np.asarray(Image.open(b), dtype=np.uint8))
-    return torch.as_tensor(np.stack(out)).float().div(255)[:, None].to(t.device)
+from pneumo_nb.train import _downup, _gauss as _blur, _jpeg, XrayDegrade   # the package's own (copied there from this script)
 
 def _zoom_out(t, f):   # the image shrunk to `f` of its side, centred, the rest filled with its border (edge) values
     H, W = t.shape[-2:]; h, w = round(H * f), round(W * f)
@@ -98,29 +82,6 @@ def shift_copies(x, size):
     t = torch.as_tensor(x).float().div(255)[:, None]
     return {k: (f(t)[:, 0] * 255).round().clamp(0, 255).to(torch.uint8).numpy() for k, f in shifts(size).items()}
 
-# ---------------------------------------------------------------- the training degradation lever (train split only)
-def degrade_tfm():
-    from fastai.vision.augment import RandTransform
-    from fastai.vision.core import TensorImage
-    class Degrade(RandTransform):
-        "Per-image random loss of detail: down-up sampling (x0.35-1), Gaussian blur (sigma 0-1.5 px at 64) or JPEG (q 20-90)."
-        order, split_idx = 45, 0
-        def __init__(self, p=0.5): super().__init__(p=1.); self.q = p
-        def encodes(self, x:TensorImage):
-            t = x.as_subclass(torch.Tensor); B, _, H, W = t.shape
-            kind = torch.randint(0, 4, (B,)).tolist(); keep = (torch.rand(B) >= self.q).tolist()
-            out = t.clone()
-            for i in range(B):
-                if keep[i]: continue
-                xi = t[i:i + 1]
-                if kind[i] == 0: xi = _downup(xi, float(np.random.uniform(0.35, 1)))
-                elif kind[i] == 1: xi = _blur(xi, float(np.random.uniform(0.3, 1.5)) * H / 64)
-                elif kind[i] == 2: xi = _jpeg(xi, int(np.random.randint(20, 91)))
-                else: xi = _downup(_jpeg(xi, int(np.random.randint(30, 91))), float(np.random.uniform(0.5, 1)))
-                out[i:i + 1] = xi
-            return TensorImage(out)
-    return Degrade()
-
 # ---------------------------------------------------------------- one run
 def nll(y, p):
     p = np.clip(np.asarray(p, np.float64), 1e-7, 1 - 1e-7); y = np.asarray(y)
@@ -143,8 +104,7 @@ def one(name, seed, a, out):
     xt, yt = data.xy('train'); xv, yv = data.xy('valid'); xs, ys = data.xy('test')
     op = lv.get('arr')
     xt, xv, xs = (tag_split(arr_op(np.asarray(x), op), s) if op else x for x, s in ((xt, 'train'), (xv, 'valid'), (xs, 'test')))
-    aug = xray_aug() + ([degrade_tfm()] if lv.get('deg') else [])
-    cfg['aug'] = aug
+    cfg['aug'] = 'xray_degrade' if lv.get('deg') else 'xray'   # the `deg` lever is `XrayDegrade` (p = 0.5)
     learn = fit_config(cfg, (xt, yt, xv, yv), progress='quiet')
     model, pre = learn.model.eval(), learn.preprocessing
     train_s = time.time() - t0
