@@ -45,7 +45,8 @@ def pneumo_train(dataset:str='pneumoniamnist', # pneumoniamnist, chest_xray (Kag
                  epochs:int=None, # epochs (default: the preset's)
                  bs:int=None, # batch size (default: the preset's)
                  lr:float=None, # maximum learning rate (default: the preset's)
-                 seed:int=42, # random seed (weights, data order, augmentation, validation split)
+                 seed:int=42, # random seed (weights, data order, augmentation, and the validation split unless --split_seed is given)
+                 split_seed:int=None, # folders: seed of the validation split (default: --seed); seed runs sharing it can be ensembled
                  train_limit:int=None, # train on a seeded random subset of N training images (a quick check, not a result)
                  pretrained:bool=False, # start from ImageNet weights (downloaded online, or cached)
                  no_download:bool=False, # never download missing data (fail with where to put it instead)
@@ -60,7 +61,7 @@ def pneumo_train(dataset:str='pneumoniamnist', # pneumoniamnist, chest_xray (Kag
         from pneumo_nb.runs import train_and_report
         from pneumo_nb.train import default_preset
         res = train_and_report(preset or default_preset(dataset), out, overwrite, _progress(quiet), device=device, dataset=dataset, data=data, size=size, crop=crop,
-                               arch=arch, epochs=epochs, bs=bs, lr=lr, seed=seed, train_subset=train_limit, pretrained=True if pretrained else None,
+                               arch=arch, epochs=epochs, bs=bs, lr=lr, seed=seed, split_seed=split_seed, train_subset=train_limit, pretrained=True if pretrained else None,
                                download=not no_download)
         return None if is_cli(pneumo_train) else res
 

@@ -237,7 +237,7 @@ def train_and_report(preset='default', # a preset name of `pneumo_nb.train.PRESE
     out = Path(out) if out is not None else default_run_dir()
     with atomic_dir(out, overwrite) as tmp:  # refuses an existing run now, not after training; removed on error or Ctrl-C
         data = run_data(cfg['dataset'], cfg['data'], cfg['size'], 1 if cfg['n_ch'] == 1 else 3, cfg['valid_pct'],
-                        cfg['seed'], cfg['download'], crop=cfg['crop'], verbose=mode != 'quiet')
+                        cfg['seed'] if cfg['split_seed'] is None else cfg['split_seed'], cfg['download'], crop=cfg['crop'], verbose=mode != 'quiet')
         data.split_table().to_csv(tmp/RUN_FILES['split'], index=False)
         data.save_salt(tmp)   # DICOM folders: the salt of the patient hashes stays in the run folder
         split_hash = sha256(tmp/RUN_FILES['split'])

@@ -545,6 +545,7 @@ DEFAULT_CONFIG = dict(
     opt='adamw', lr=1e-3, wd=1e-4, schedule='one_cycle', epochs=5, # schedule: 'one_cycle', 'fit' or 'two_stage'
     freeze_epochs=0, freeze_lr=1e-3, unfreeze_to=None, # 'two_stage' only; `lr` is then the stage-2 LR (a float or one per group)
     monitor='valid_loss', save_best=True, patience=None, plateau=None, seed=42,
+    split_seed=None, # seed of the validation split of folder data (None: `seed`); seeds sharing it can form an `Ensemble`
     tta=None) # None, or 'hflip': predictions average the image and its mirror (recorded in the run's preprocessing)
 
 PRESETS = {
