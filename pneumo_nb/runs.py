@@ -102,14 +102,16 @@ def run_metrics(y_val, p_val, # validation labels and probabilities (the thresho
                 seed:int=0 # seed of the bootstrap
                ) -> dict:
     "The `metrics.json` object: 'val', 'val_at_threshold', 'threshold' (chosen on val), 'test', 'test_at_threshold', 95% CIs."
-    from pneumo_nb.evaluate import binary_metrics, choose_threshold, bootstrap_ci
-    rule = f'max balanced accuracy with sensitivity >= {min_sensitivity} on validation'
+    from pneumo_nb.evaluate import binary_metrics, choose_threshold, bootstrap_ci, THRESHOLDS
+    rule = (f'the best validation balanced accuracy among thresholds {THRESHOLDS[0]:.2f}-{THRESHOLDS[-1]:.2f} with validation '
+            f'sensitivity >= {min_sensitivity}')
     if threshold is None:
-        with warnings.catch_warnings(record=True) as w:
-            warnings.simplefilter('always')
-            threshold, _ = choose_threshold(y_val, p_val, min_sensitivity=min_sensitivity)
-        if w: rule += (f'; no threshold in 0.30-0.80 reached it on validation, so the one with the highest validation '
-                       f'sensitivity, {threshold:.2f}, was taken')
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')   # a fall-back is written into the rule instead
+            threshold, tab = choose_threshold(y_val, p_val, min_sensitivity=min_sensitivity)
+        rule = (f'fell back to {threshold:.2f}, the threshold with the highest validation sensitivity: no threshold in '
+                f'{THRESHOLDS[0]:.2f}-{THRESHOLDS[-1]:.2f} reached validation sensitivity >= {min_sensitivity}'
+                if tab.attrs['fell_back'] else f'chosen: {rule}')
     t = float(threshold)
     m = dict(val=_clean(binary_metrics(y_val, p_val, 0.5)), threshold=t, threshold_rule=rule,
              val_at_threshold=_clean(binary_metrics(y_val, p_val, t)))
@@ -175,12 +177,12 @@ def write_report(dest, # the run (or evaluation) folder
     setup = dict(dataset=src.get('dataset'), data_folder=src.get('root'), found_by=src.get('found_by'), checksum=src.get('md5'),
                  split=record.get('split_rule'), split_sha256=record.get('split_sha256'), arch=cfg.get('arch'),
                  epochs=cfg.get('epochs'), seed=cfg.get('seed'), preset=record.get('preset'), tta=cfg.get('tta'),
-                 threshold=metrics.get('threshold'))
+                 threshold=metrics.get('threshold'), threshold_rule=metrics.get('threshold_rule'))
     lines = [f'# {title}', '', f'> **{DISCLAIMER}**', '', '## Setup', '', '| setting | value |', '|---|---|']
     lines += [f'| {k} | {v} |' for k, v in setup.items() if v is not None]
     lines += ['', '## Metrics', '', 'AUC is threshold-free. Sensitivity is the share of PNEUMONIA images flagged, specificity the '
-              'share of NORMAL images passed; brackets are 95% bootstrap intervals on the test images. The threshold was chosen on '
-              f"the validation split ({metrics.get('threshold_rule', '')}), never on test.", '',
+              'share of NORMAL images passed; brackets are 95% bootstrap intervals on the test images. The threshold comes from '
+              f"the validation split, never from test ({metrics.get('threshold_rule', '')}).", '',
               '| split | ' + ' | '.join(_KEYS) + ' | n |', '|---|' + '---|' * (len(_KEYS) + 1)]
     for name, m, c in rows: lines.append(f'| {name} | ' + ' | '.join(_fmt(m.get(k), c.get(k)) for k in _KEYS) + f" | {m.get('n', '')} |")
     if ledger is not None and len(ledger):
