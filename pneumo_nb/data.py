@@ -461,8 +461,9 @@ def locate_data(dataset:str='pneumoniamnist', # 'pneumoniamnist', 'chest_xray' (
 # %% ../nbs/01_data.ipynb #c29994ac
 ITEM_COLS = ['item', 'label', 'patient', 'split', 'path']
 
-def _folder_rows(root:Path, salt:str|None=None):
+def _folder_rows(root:Path, salt:str|None=None, want=('train', 'val', 'test')):
     splits = [s for s in ('train', 'val', 'test') if (root/s).is_dir() and _has_classes(root/s)] or [None]
+    splits = [s for s in splits if s is None or s in want]   # a split folder that is not wanted is not even listed
     rows, skipped = [], []
     for s in splits:
         for c in CLASSES:
@@ -477,16 +478,18 @@ def _folder_rows(root:Path, salt:str|None=None):
     return rows, skipped
 
 def dataset_items(source:dict, # from `locate_data`
-                  salt:str|None=None # salt of DICOM patient hashes (default: a new one, kept in `attrs['salt']`)
+                  salt:str|None=None, # salt of DICOM patient hashes (default: a new one, kept in `attrs['salt']`)
+                  splits=('train', 'val', 'test') # the source's splits to list; the others are never opened
                  ) -> pd.DataFrame:
     "Item table (item, label, patient, split, path) of a source; files that are not images are in `attrs['skipped']`."
     root = Path(source['root'])
-    if source['dataset'] == 'pneumoniamnist':
-        with np.load(root/source['file']) as npz: n = {s: len(npz[f'{s}_labels']) for s in ('train', 'val', 'test')}
-        ys = {s: load_pneumoniamnist(s, source['size'], root, check=False)[1] for s in n}
-        rows = [(f'{s}/{i}', int(ys[s][i]), f'{s}/{i}', s, None) for s in n for i in range(n[s])]
+    bad = set(splits) - {'train', 'val', 'test'}
+    if bad or not splits: raise UsageError(f"splits must be among 'train', 'val', 'test', not {sorted(bad) or 'none'}.")
+    if source['dataset'] == 'pneumoniamnist':   # an npz loads lazily, key by key: only the wanted splits' labels are read
+        with np.load(root/source['file']) as npz: ys = {s: npz[f'{s}_labels'].reshape(-1) for s in ('train', 'val', 'test') if s in splits}
+        rows = [(f'{s}/{i}', int(y[i]), f'{s}/{i}', s, None) for s, y in ys.items() for i in range(len(y))]
         skipped = []
-    else: salt = salt or new_salt(); rows, skipped = _folder_rows(root, salt)
+    else: salt = salt or new_salt(); rows, skipped = _folder_rows(root, salt, splits)
     df = pd.DataFrame(rows, columns=ITEM_COLS)
     df.attrs.update(skipped=skipped, source=dict(source))
     if df.patient.str.startswith('dcm-').any(): df.attrs['salt'] = salt   # the run folder keeps it (`RunData.save_salt`)
@@ -638,9 +641,10 @@ def run_data(dataset:str='pneumoniamnist', # 'pneumoniamnist', 'chest_xray' or '
     size = size or (28 if dataset == 'pneumoniamnist' else 64)
     source = locate_data(dataset, data, size if dataset == 'pneumoniamnist' else 28, download)
     raw = raw or raw_preprocessing(dataset, size, n_ch, crop)
-    items = dataset_items(source)
-    if split is not None:
-        items = _apply_split(items, split)
+    want = {'train': ('train', 'val'), 'valid': ('val',) if dataset == 'pneumoniamnist' else ('train', 'val'), 'test': ('test',)}
+    items = dataset_items(source, splits=tuple(dict.fromkeys(s for k in splits for s in want.get(k, ()))) or ('train', 'val', 'test'))
+    if split is not None:   # the stored table's rows of the other splits are not looked for (their files are not even listed)
+        items = _apply_split(items, split[split.split.isin(splits)] if 'split' in split.columns else split)
         pre_skipped = [(i, 'skipped when the run was trained') for i in split.item[split.split == 'skipped']]
         items = items[items.split.isin(splits)]
         x, kept = read_items(items, raw)

@@ -16,7 +16,7 @@ from .core import CLASSES, PneumoError, probs_from_logits, atomic_write, default
 from .data import to_model_input, refuse_test
 
 # %% auto #0
-__all__ = ['METRICS', 'HEADLINE', 'TTA', 'GRID_FONT', 'EvalInputError', 'as_labels', 'as_probs', 'pixel_baseline',
+__all__ = ['METRICS', 'HEADLINE', 'THRESHOLDS', 'TTA', 'GRID_FONT', 'EvalInputError', 'as_labels', 'as_probs', 'pixel_baseline',
            'binary_metrics', 'confusion', 'classification_report_df', 'threshold_table', 'choose_threshold',
            'bootstrap_ci', 'paired_bootstrap_auc', 'calibration_bins', 'ece', 'reliability_diagram', 'fit_temperature',
            'apply_temperature', 'model_outputs', 'get_logits', 'get_probs', 'hflip', 'tta_batch_probs', 'tta_probs',
@@ -167,13 +167,15 @@ def _rates(tn, fp, fn, tp):
                 specificity=spec, f1=_div(2 * tp, 2 * tp + fp + fn), balanced_accuracy=(sens + spec) / 2,
                 acc_normal=spec, acc_pneumonia=sens)
 
+THRESHOLDS = np.round(np.arange(1, 100) / 100, 2)   # the candidates of `choose_threshold`: 0.01 to 0.99 by 0.01
+
 def threshold_table(y, # true labels
                     p, # probability of PNEUMONIA
-                    thresholds=None # thresholds to evaluate, each in [0, 1]; None: report 003's sweep 0.30-0.80 by 0.01
+                    thresholds=None # thresholds to evaluate, each in [0, 1]; None: `THRESHOLDS` (0.01-0.99 by 0.01)
                    ) -> pd.DataFrame:
     "Accuracy, balanced accuracy, sensitivity, specificity, precision, F1 and confusion counts at each threshold."
     y, p = _check(y, p)
-    if thresholds is None: thresholds = np.arange(0.30, 0.801, 0.01)
+    if thresholds is None: thresholds = THRESHOLDS
     ts = np.round(np.atleast_1d(np.asarray(thresholds, dtype=float)), 6)
     if ts.ndim != 1 or not len(ts): raise EvalInputError("`thresholds` must be a non-empty 1-D sequence.")
     for t in ts: _thr(t)
@@ -185,9 +187,9 @@ def threshold_table(y, # true labels
 def choose_threshold(y_val, # VALIDATION labels (never test)
                      p_val, # VALIDATION probabilities of PNEUMONIA
                      min_sensitivity:float=0.95, # the sensitivity the threshold must keep
-                     thresholds=None # candidate thresholds; None: report 003's sweep 0.30-0.80 by 0.01
+                     thresholds=None # candidate thresholds; None: `THRESHOLDS` (0.01-0.99 by 0.01)
                     ) -> tuple:
-    "`(threshold, table)`: the best balanced accuracy among thresholds whose sensitivity >= `min_sensitivity`."
+    "`(threshold, table)`: the best balanced accuracy among thresholds whose sensitivity >= `min_sensitivity`; `table.attrs['fell_back']` says if none had it."
     refuse_test(y_val, p_val, what='choosing a threshold')
     tab = threshold_table(y_val, p_val, thresholds)
     tab['meets_target'] = tab['sensitivity'] >= min_sensitivity - 1e-12
@@ -199,6 +201,7 @@ def choose_threshold(y_val, # VALIDATION labels (never test)
                       f"{min_sensitivity:.2f} on validation (best {best:.3f}); falling back to the threshold with the "
                       f"highest sensitivity, {tab.threshold[i]:.2f}. Widen `thresholds` or lower `min_sensitivity`.")
     tab['chosen'] = tab.index == i
+    tab.attrs.update(fell_back=not bool(tab['meets_target'].any()), min_sensitivity=min_sensitivity)
     return float(tab.loc[i, 'threshold']), tab
 
 # %% ../nbs/05_evaluate.ipynb #d90b7c3f
@@ -609,7 +612,7 @@ def plot_threshold_tradeoff(y, # true labels
                             p, # probability of PNEUMONIA
                             threshold:float|None=None, # a threshold to mark (e.g. chosen on validation)
                             thresholds=None, # thresholds on the x axis; None: 0.01 to 0.99 by 0.01
-                            sweep=(0.30, 0.80), # range searched by `choose_threshold`, shaded; None for none
+                            min_sensitivity:float|None=0.95, # shade the thresholds whose sensitivity here reaches it; None for none
                             ax=None, # an axis to draw on; default a new figure
                             figsize=(6, 3.8) # figure size in inches
                            ): # -> a matplotlib Figure
@@ -621,7 +624,8 @@ def plot_threshold_tradeoff(y, # true labels
                      ('sensitivity', 'PNEUMONIA accuracy (sensitivity, recall)'),
                      ('precision', 'precision (PNEUMONIA)'), ('balanced_accuracy', 'balanced accuracy')):
         ax.plot(tab.threshold, tab[col], label=lab)
-    if sweep: ax.axvspan(*sweep, color='grey', alpha=0.12, lw=0)
+    ok = tab.threshold[tab.sensitivity >= min_sensitivity - 1e-12] if min_sensitivity is not None else []
+    if len(ok): ax.axvspan(ok.min(), ok.max(), color='grey', alpha=0.12, lw=0, label=f'sensitivity >= {min_sensitivity:.2f}')
     if threshold is not None:
         t = _thr(threshold)
         ax.axvline(t, color='k', ls='--', lw=1, label=f"threshold {t:.2f}")

@@ -19,7 +19,7 @@ from .core import PneumoError, RunExistsError, atomic_write, DISCLAIMER, _pid_al
 from fastai.callback.core import Callback, CancelFitException
 from sklearn.metrics import log_loss, brier_score_loss
 from .data import run_data
-from .train import fit_config, resolve_config
+from .train import fit_config, resolve_config, DEFAULT_CONFIG
 from .evaluate import binary_metrics, predict_arrays
 
 # %% auto #0
@@ -285,10 +285,23 @@ def _git_commit():
                                cwd=Path(importlib.util.find_spec('pneumo_nb').origin).parent).stdout.strip() or None
     except (OSError, subprocess.SubprocessError): return None
 
+def _same_base(study_name:str, old:dict, new:dict):
+    "Refuse to resume a study whose declared base configuration differs from `new`; keys added to the configuration since it was declared must hold their defaults."
+    gone = sorted(set(old) - set(new))
+    if gone: raise SearchError(f"Study {study_name!r} was declared by a pneumo_nb with configuration keys {gone} that this version does not "
+                               f"have: resume it with the version that declared it, or start a new study_name.")
+    added = {k: new[k] for k in set(new) - set(old) if new[k] != DEFAULT_CONFIG.get(k)}   # unset keys behave as before they existed
+    if added: raise SearchError(f"Study {study_name!r} was declared before the configuration keys {sorted(added)} existed, so its trials ran "
+                                f"with their defaults {({k: DEFAULT_CONFIG.get(k) for k in sorted(added)})}; you asked for {added}. "
+                                f"Use another study_name to search with them.")
+    diff = {k: (old[k], new[k]) for k in old if old[k] != new[k]}
+    if diff: raise SearchError(f"Study {study_name!r} was declared with base_config values {({k: a for k, (a, b) in diff.items()})}; you "
+                               f"asked for {({k: b for k, (a, b) in diff.items()})}. To resume it as declared, leave base unset (None); else use another study_name.")
+
 def declare_study(study_name:str='pneumo', # the study's name in the storage
                   criterion=None, # a name of `CRITERIA` (None: `DEFAULT_CRITERION`)
                   space='best', # a name of `SPACES` or a dict of distributions
-                  base='best', # the preset (or configuration dict) the parameters are applied to
+                  base='best', # the preset (or configuration dict) the parameters are applied to; None: the space's preset, or a resumed study's own declared base
                   storage=None, # see `open_storage`
                   out='search', # parent folder of the study folder
                   seed:int=0, # TPE seed (each worker adds its index)
@@ -298,6 +311,7 @@ def declare_study(study_name:str='pneumo', # the study's name in the storage
                  ) -> optuna.Study:
     "Create or resume a study whose criterion, space and base are declared in its user attributes before any trial."
     c = get_criterion(criterion or DEFAULT_CRITERION)
+    named = base is not None
     if isinstance(space, str):
         base = SPACES[space][0] if base is None else base
         space_name, space = space, search_space(space)
@@ -315,10 +329,13 @@ def declare_study(study_name:str='pneumo', # the study's name in the storage
     for attempt in range(3):
         old = study.user_attrs
         if 'criterion' in old:   # resuming (or another worker declared it a moment ago): the declaration must not change
-            for k in ('criterion', 'space', 'base_config', 'data'):
+            for k in ('criterion', 'space', 'data'):
                 if old.get(k) != decl[k]:
                     raise SearchError(f"Study {study_name!r} was declared with {k}={old.get(k)!r}; you asked for {decl[k]!r}. "
                                       f"Use another study_name, or the same settings to resume it.")
+            ob = old.get('base_config') or {}
+            _same_base(study_name, ob, decl['base_config'] if named else
+                       json.loads(json.dumps(resolve_config({k: v for k, v in ob.items() if k in DEFAULT_CONFIG}))))
             return study
         try:
             extra = dict(folder=str(folder), criterion_sha256=_criterion_sha(c), git_commit=_git_commit(),
@@ -417,7 +434,7 @@ def run_search(space='best', # a name of `SPACES` (its base preset is used) or a
                out='search', # the study folder is `out/study_name`: journal, trial_NNNN/trial.json
                seed:int=0, # TPE seed (worker i uses seed + i) and the seed of `train_subset`; trials train with the base config's `seed`
                workers:int=1, # processes on this machine; >1 starts them with `join_study` and waits
-               base=None, # base preset or configuration (None: the space's own preset; 'best' for a dict space)
+               base=None, # base preset or configuration (None: the space's own preset, or a resumed study's declared base; 'best' for a dict space)
                train_subset:int|None=None, # train on a seeded random subset (quick checks)
                threads:int|None=None, # torch threads per process (None: 1 when workers > 1, else torch's default)
                quiet:bool=True, # silence Optuna's per-trial log lines
@@ -427,8 +444,7 @@ def run_search(space='best', # a name of `SPACES` (its base preset is used) or a
     if quiet: optuna.logging.set_verbosity(optuna.logging.WARNING)
     if not isinstance(space, str) and base is None: base = 'best'
     if isinstance(space, str) and space not in SPACES: search_space(space)  # raises the clear error
-    base = base if base is not None else SPACES[space][0]
-    data_kwargs = _data_kwargs(resolve_config(base), train_subset, seed)
+    data_kwargs = _data_kwargs(resolve_config(base if base is not None else SPACES[space][0]), train_subset, seed)
     if isinstance(storage, Path): storage = str(storage)
     study = declare_study(study_name, criterion, space, base, storage, out, seed, data_kwargs, heartbeat=heartbeat)
     threads = threads or (1 if workers > 1 else torch.get_num_threads())

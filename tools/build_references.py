@@ -5,7 +5,10 @@
 For each name of `pneumo_nb.runs.REFERENCES`:
 1. train it with its `pneumo_train` command (one CPU thread, `OMP_NUM_THREADS=1`) into `benchmarks/out/reference/<name>/`, a full run
    folder (threshold chosen on validation, the test split read once and recorded in its ledger); an existing complete run there is
-   reused (its test split was read already) unless `--retrain`;
+   reused (its test split was read already) unless `--retrain`; a reused run whose threshold the current rule
+   (`pneumo_nb.evaluate.choose_threshold`) would choose differently on its validation split is brought up to date first
+   (`rethreshold`): its test split is scored again through `score_test` (one more line in its ledger) and `metrics.json`
+   and the threshold in `run.json` are recomputed; a run whose threshold does not change only gets the rule's new wording;
 2. copy what ships (`run.json`, `split.csv`, `model.pth`, `predictions.csv`, `metrics.json`, `history.csv`, `test_reads.jsonl`; no
    figures) into `pneumo_nb/reference/<name>/`, atomically, with a portable record: the data source is the dataset, its folder relative
    to the data root and its checksum, never a folder of this machine; the weights' SHA-256, the command, the package version and the
@@ -23,6 +26,29 @@ def git_commit() -> str:
                                check=True).stdout.strip()
     except Exception: return 'unknown'
 
+def rethreshold(work:Path) -> str:
+    "Bring a reused run's threshold and metrics up to the current rule, from its model and recorded split; what changed."
+    import warnings
+    from pneumo_nb.runs import load_run, run_metrics, score_test, write_json, RUN_FILES
+    from pneumo_nb.evaluate import predict_arrays
+    from pneumo_nb.data import run_data, tag_split
+    r = load_run(work); old = r.metrics
+    src = r.record['source']
+    d = run_data(src['dataset'], src['root'], r.record['config']['size'], raw=r.raw, split=r.split, splits=('valid', 'test'))
+    xv, yv = d.xy('valid')
+    pv = tag_split(predict_arrays(r.model, xv, r.batch), 'valid')
+    new = run_metrics(yv, pv, n_boot=10)   # validation only: the threshold the current rule chooses
+    if new['threshold'] == old['threshold']:
+        if new['threshold_rule'] == old['threshold_rule']: return 'unchanged'
+        write_json(work/RUN_FILES['metrics'], {**old, 'threshold_rule': new['threshold_rule']})   # same threshold, same numbers
+        return f"threshold {old['threshold']:.2f} unchanged; rule now: {new['threshold_rule']}"
+    xs, ys = d.xy('test')
+    ps = score_test(work, r.model, xs, r.batch, 'tools/build_references.py (rethreshold: the threshold rule changed)')
+    m = run_metrics(yv, pv, ys, ps, n_boot=r.record.get('n_boot', 1000))
+    write_json(work/RUN_FILES['metrics'], m)
+    write_json(work/RUN_FILES['record'], {**r.record, 'threshold': m['threshold']})
+    return f"threshold {old['threshold']:.2f} -> {m['threshold']:.2f} ({m['threshold_rule']})"
+
 def build(name:str, data:str, retrain:bool=False) -> Path:
     from pneumo_nb.core import atomic_dir, versions, DISCLAIMER
     from pneumo_nb.runs import REFERENCES, RUN_FILES, reference_dir, read_json, write_json, sha256, write_report, test_reads, \
@@ -36,7 +62,9 @@ def build(name:str, data:str, retrain:bool=False) -> Path:
         print(f'{name}: OMP_NUM_THREADS=1 {cmd}', flush=True)
         exe = Path(sys.executable).parent/cmd.split()[0]
         subprocess.run([str(exe), *cmd.split()[1:]], check=True, env={**os.environ, 'OMP_NUM_THREADS': '1'})
-    else: print(f'{name}: reusing {work} (its test split was read when it was trained)', flush=True)
+    else:
+        print(f'{name}: reusing {work} (its test split was read when it was trained)', flush=True)
+        print(f'{name}: {rethreshold(work)}', flush=True)
     rec = read_json(work/RUN_FILES['record'])
     src = rec['source']
     root = Path(src['root'])
