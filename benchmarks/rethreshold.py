@@ -1,6 +1,6 @@
 """The seed runs' thresholds under the widened rule: what `choose_threshold` picks among 0.01-0.99 instead of 0.30-0.80.
 
-    python benchmarks/rethreshold.py
+    python benchmarks/rethreshold.py [--runs RUN ...] [--name rethreshold]
 
 The rule was changed because it fell back (in most seed runs no threshold in 0.30-0.80 kept validation sensitivity >= 0.95,
 and 0.30 was taken), not because of any test number. For every seed run folder `benchmarks/results/*/seed*` (the Kaggle
@@ -49,9 +49,16 @@ def one(run:Path) -> dict:
                 **{f'test_{k}_old': old_m[k] for k in KEYS}, **{f'test_{k}_new': new_m[k] for k in KEYS})
 
 def main():
-    runs = sorted(p for p in (HERE/'results').glob('*/seed*') if (p/'metrics.json').is_file() and (p/'predictions.csv').is_file())
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--runs', nargs='*', default=None, help='run folders (default: the 15 seed runs trained before the rule changed)')
+    ap.add_argument('--name', default='rethreshold', help='output name under benchmarks/results/ (.md and .csv)')
+    a = ap.parse_args()
+    runs = ([Path(r).resolve() for r in a.runs] if a.runs else
+            sorted(p for p in (HERE/'results').glob('*/seed*') if (p/'metrics.json').is_file() and (p/'predictions.csv').is_file()
+                   and '_v2' not in p.parent.name))
     df = pd.DataFrame([one(r) for r in runs])
-    df.to_csv(HERE/'results'/'rethreshold.csv', index=False, float_format='%.6g')
+    df.to_csv(HERE/'results'/f'{a.name}.csv', index=False, float_format='%.6g')
     kag = df.dataset.isin(['chest_xray', 'folder'])
     fb = df.old_choice == 'fell back'
     f3 = lambda x: f'{x:.3f}'
@@ -81,7 +88,7 @@ def main():
                      + ' | '.join(f'{f3(x[f"test_{k}_old"].mean())} -> {f3(x[f"test_{k}_new"].mean())}' for k in KEYS) + ' |')
     lines += ['', 'A lower threshold keeps the validation sensitivity target and, on test, trades specificity for sensitivity: '
               'read the specificity column beside the accuracy. These are research numbers on a public data set, not a diagnosis.', '']
-    (HERE/'results'/'rethreshold.md').write_text('\n'.join(lines))
+    (HERE/'results'/f'{a.name}.md').write_text('\n'.join(lines))
     print('\n'.join(lines))
 
 if __name__ == '__main__': main()
