@@ -139,10 +139,11 @@ class Ensemble:
         f = self.runs[0].record
         cfg = dict(size=f.get('config', {}).get('size'), arch=self.model.arch, norm=f.get('config', {}).get('norm'),
                    tta=f.get('config', {}).get('tta'), seed=', '.join(str(s) for s in self.members.seed))
-        return dict(format='pneumo_nb.ensemble/1', name=self.name, members=self.members.to_dict('records'),
+        members = [dict(m, batch=r.batch) for m, r in zip(self.members.to_dict('records'), self.runs)]   # with each member's own normalisation and TTA
+        return dict(format='pneumo_nb.ensemble/1', name=self.name, members=members,
                     rule="mean of the members' probabilities; threshold chosen on their shared validation split",
                     arch=self.model.arch, config=cfg, preset=f.get('preset'), source=f.get('source'), split_rule=f.get('split_rule'),
                     split_sha256=f.get('split_sha256'), counts=f.get('counts'), n_boot=f.get('n_boot', 1000),
-                    preprocessing=dict(raw=self.raw, batch=self.batch, members=[r.batch for r in self.runs]),
+                    preprocessing=dict(raw=self.raw, batch=self.batch),
                     threshold=self.threshold, disclaimer=DISCLAIMER)
     def __repr__(self): return f"Ensemble({self.name}: {len(self.runs)} runs, threshold {self.threshold:.2f})"
