@@ -66,28 +66,31 @@ def pneumo_train(dataset:str='pneumoniamnist', # pneumoniamnist, chest_xray (Kag
         return None if is_cli(pneumo_train) else res
 
 @call_parse
-def pneumo_evaluate(run:Param("run folder written by pneumo_train, or a reference model: pneumoniamnist-28 or chest-xray-64", str, nargs='?'),
+def _runs(run) -> list: return [run] if isinstance(run, (str, Path)) else list(run or [])
+
+@call_parse
+def pneumo_evaluate(run:Param("run folder written by pneumo_train, or a reference model: pneumoniamnist-28 or chest-xray-64; several runs are evaluated as one ensemble (probabilities averaged)", str, nargs='*'),
                     model:str=None, # the run folder or reference model (same as RUN)
                     dataset:str=None, # pneumoniamnist, chest_xray or folder (default: the run's, on its recorded split)
                     data:str=None, # data folder (default: the run's recorded folder, or $PNEUMO_DATA)
                     split:str='test', # test or valid
-                    out:str=None, # output folder (default: RUN/eval-<dataset>-<data folder>-<split>; reference models: runs/eval-<name>-...)
+                    out:str=None, # output folder (default: RUN/eval-<dataset>-<data folder>-<split>; reference models and ensembles: runs/eval-<name>-...)
                     overwrite:bool=False, # replace an existing evaluation folder
                     quiet:bool=False, # print nothing but errors
                     device:str=None # cpu, cuda or mps
                    ):
     "Re-evaluate a saved run on its recorded split (or another dataset's test split) with its own threshold."
     with cli_errors(pneumo_evaluate):
-        run = run or model
-        if run is None: raise UsageError("pneumo_evaluate needs a run folder or a reference model: pneumo_evaluate RUN (a folder written by pneumo_train, or pneumoniamnist-28 / chest-xray-64).")
+        run = _runs(run) + _runs(model)
+        if not run: raise UsageError("pneumo_evaluate needs a run folder or a reference model: pneumo_evaluate RUN (a folder written by pneumo_train, or pneumoniamnist-28 / chest-xray-64), or pneumo_evaluate RUN1 RUN2 RUN3 for their ensemble.")
         say(DISCLAIMER, mode=console_mode(quiet))
         from pneumo_nb.runs import evaluate_run
-        res = evaluate_run(run, dataset, data, split, out, overwrite, device=device, progress=_progress(quiet))
+        res = evaluate_run(run if len(run) > 1 else run[0], dataset, data, split, out, overwrite, device=device, progress=_progress(quiet))
         return None if is_cli(pneumo_evaluate) else res
 
 @call_parse
 def pneumo_predict(paths:Param("image files or folders", str, nargs='+'), # images to score
-                   model:str=None, # a run folder written by pneumo_train, a reference model: pneumoniamnist-28 or chest-xray-64, or an exported model.onnx (required)
+                   model:Param("a run folder written by pneumo_train, a reference model: pneumoniamnist-28 or chest-xray-64, or an exported model.onnx (required); repeat --model to average several runs as one ensemble", str, action='append')=None,
                    csv:str=None, # write the predictions to this CSV (default: print them)
                    heatmaps:str=None, # write one explained heatmap PNG per image into this folder (run folders only)
                    method:str='gradcam', # heatmap method: gradcam, gradcam++, scorecam, eigencam, layercam, cam, activation
@@ -97,24 +100,26 @@ def pneumo_predict(paths:Param("image files or folders", str, nargs='+'), # imag
                   ):
     "Score chest X-ray files with a trained run or an exported ONNX model: path, prob_pneumonia, label; optional heatmaps."
     with cli_errors(pneumo_predict):
-        if model is None: raise UsageError("pneumo_predict needs --model RUN_DIR (a folder written by pneumo_train), --model pneumoniamnist-28 (a reference model: pneumoniamnist-28, chest-xray-64) or --model model.onnx.")
+        model = _runs(model)
+        if not model: raise UsageError("pneumo_predict needs --model RUN_DIR (a folder written by pneumo_train), --model pneumoniamnist-28 (a reference model: pneumoniamnist-28, chest-xray-64) or --model model.onnx.")
         mode = 'quiet' if quiet or (csv is None and is_cli(pneumo_predict)) else 'auto'
         from pneumo_nb.runs import predict_files
-        df = predict_files(model, paths, csv=csv, heatmaps=heatmaps, method=method, bs=bs, device=device, progress=mode)
+        df = predict_files(model if len(model) > 1 else model[0], paths, csv=csv, heatmaps=heatmaps, method=method, bs=bs, device=device, progress=mode)
         if csv is None and is_cli(pneumo_predict): print(df.to_csv(index=False), end='')
         if csv is not None or not is_cli(pneumo_predict): say(DISCLAIMER, mode=console_mode(quiet))
         return df if not is_cli(pneumo_predict) else None
 
 @call_parse
-def pneumo_export(run:Param("run folder written by pneumo_train, or a reference model: pneumoniamnist-28 or chest-xray-64", str, nargs='?'),
-                  out:str=None, # folder for model.onnx (default: the run folder; reference models: runs/<name>-onnx)
+def pneumo_export(run:Param("run folder written by pneumo_train, or a reference model: pneumoniamnist-28 or chest-xray-64; several runs are exported as one model averaging them", str, nargs='*'),
+                  out:str=None, # folder for model.onnx (default: the run folder; reference models and ensembles: runs/<name>-onnx)
                   quiet:bool=False # print nothing but errors
                  ):
     "Export a run's model with its preprocessing and threshold as model.onnx (+ onnx_preprocessing.json) for onnxruntime."
     with cli_errors(pneumo_export):
-        if run is None: raise UsageError("pneumo_export needs a run folder: pneumo_export RUN.")
+        run = _runs(run)
+        if not run: raise UsageError("pneumo_export needs a run folder: pneumo_export RUN (or RUN1 RUN2 RUN3 for one model averaging them).")
         from pneumo_nb.runs import export_run
-        p = export_run(run, out)
+        p = export_run(run if len(run) > 1 else run[0], out)
         say(f"Wrote {p} and {p.parent/'onnx_preprocessing.json'}; score files with: pneumo_predict --model {p} FILES", mode=console_mode(quiet))
         return None if is_cli(pneumo_export) else p
 

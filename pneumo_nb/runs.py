@@ -468,9 +468,13 @@ class Run:
         return self._model
     def __repr__(self): return f"Run({self.path}: {self.record.get('arch')} on {self.record.get('source', {}).get('dataset')})"
 
-def load_run(run # a run folder written by `train_and_report` / `pneumo_train`, or a reference model's name
+def load_run(run # a run folder written by `train_and_report` / `pneumo_train`, or a reference model's name; a list of several: an `Ensemble`
             ) -> Run:
     "Read a run folder (or a shipped reference model): its record, its split table (checked against the recorded hash); the model loads on first use."
+    if isinstance(run, (list, tuple)) and len(run) == 1: run = run[0]
+    if isinstance(run, (list, tuple)) or hasattr(run, 'runs'):   # several runs scored as one (`pneumo_nb.ensemble`)
+        from pneumo_nb.ensemble import Ensemble
+        return run if isinstance(run, Ensemble) else Ensemble(run)
     run, ref = resolve_run(run)
     try: return Run(run, *_read_run(run), ref)
     except CheckpointError as e:
@@ -491,7 +495,7 @@ def _read_run(run:Path) -> tuple:
     return rec, split
 
 # %% ../nbs/08_runs.ipynb #68bab0d3
-def evaluate_run(run, # a run folder or a reference model's name
+def evaluate_run(run, # a run folder or a reference model's name; a list of runs: their `Ensemble`
                  dataset:str|None=None, # None: the run's dataset (and recorded split); or another dataset's test split
                  data=None, # data folder (default: the run's recorded folder, else `$PNEUMO_DATA` and the usual places)
                  split:str='test', # 'test' or 'valid'
@@ -513,10 +517,11 @@ def evaluate_run(run, # a run folder or a reference model's name
             raise CorruptDataError(f"{d.source['root']}/{d.source['file']} is not the file the run was trained on (MD5 differs).")
     else: d = run_data(dataset, data, raw=r.raw, splits=('test',))
     tag = f"{dataset}-{Path(d.source['root']).name}-{split}"
-    out = Path(out) if out is not None else r.path/f'eval-{tag}' if r.reference is None else Path('runs')/f'eval-{r.reference}-{tag}'
+    name = r.reference or getattr(r, 'name', None)   # a shipped reference model or an ensemble: no run folder to write into
+    out = Path(out) if out is not None else r.path/f'eval-{tag}' if name is None else Path('runs')/f'eval-{name}-{tag}'
     x, y = d.xy(split)
     with atomic_dir(out, overwrite) as tmp:
-        ledger = r.path if r.reference is None else tmp   # a shipped reference never changes: its new read is recorded here
+        ledger = r.path if name is None else tmp   # a shipped reference never changes: its new read is recorded here
         p = score_test(ledger, r.model, x, r.batch, 'evaluate_run', device) if split == 'test' else \
             tag_split(predict_arrays(r.model, x, r.batch, device=device), 'valid')
         if same:
@@ -532,12 +537,13 @@ def evaluate_run(run, # a run folder or a reference model's name
         write_json(tmp/RUN_FILES['metrics'], m)
         _predictions(d, {split: p}).to_csv(tmp/RUN_FILES['predictions'], index=False)
         erec = dict(rec, source=d.source, evaluated=dict(dataset=dataset, split=split, same_split=same))
+        if r.path is None: write_json(tmp/RUN_FILES['record'], erec)   # an ensemble's evaluation names its members
         figs = {}
         if figures and same and split == 'test':
             figs = run_figures(tmp, yv, pv, y, p, x, r.threshold, names=d.items.item.values[d.idx('test')])
         write_report(tmp, erec, m if 'val' in m and m['val'] else {**m, 'val': {}}, figs,
-                     f"pneumo_nb evaluation: {r.reference or rec['arch']} on {dataset} ({split})", d.skipped,
-                     pd.concat([test_reads(r.path), test_reads(tmp)], ignore_index=True) if r.reference else test_reads(r.path))
+                     f"pneumo_nb evaluation: {name or rec['arch']} on {dataset} ({split})", d.skipped,
+                     pd.concat([test_reads(p) for p in (r.path, tmp) if p is not None], ignore_index=True) if name else test_reads(r.path))
     say(f"Wrote {out}." + (f" Test AUC {m['test']['auc']:.3f}." if 'test' in m else ''), mode=mode)
     return out
 
@@ -591,9 +597,13 @@ def _unique_png(folder:Path, path:str, used:set) -> Path:
     while name in used: name, i = f'{stem}_{i}.png', i + 1
     used.add(name); return folder/name
 
-def load_scorer(model # a run folder, a reference model's name, `model.onnx`, or a folder holding an exported `model.onnx`
+def load_scorer(model # a run folder, a reference model's name, `model.onnx`, a folder holding an exported `model.onnx`, or a list of runs
                ) -> tuple:
-    "`(scorer, raw preprocessing, batch preprocessing, threshold, kind)`: a torch model from a run, or an `OnnxModel`."
+    "`(scorer, raw preprocessing, batch preprocessing, threshold, kind)`: a torch model from a run (or an ensemble of runs), or an `OnnxModel`."
+    if isinstance(model, (list, tuple)) and len(model) > 1:
+        e = load_run(model)   # an `Ensemble`: one torch model averaging its members
+        return e.model, e.raw, e.batch, e.threshold, 'ensemble'
+    if isinstance(model, (list, tuple)): model = model[0]
     p = Path(model).expanduser()
     onnx = p if p.suffix == '.onnx' else p/'model.onnx' if (p/'model.onnx').is_file() and not (p/RUN_FILES['record']).is_file() else None
     if onnx is not None:
@@ -604,7 +614,7 @@ def load_scorer(model # a run folder, a reference model's name, `model.onnx`, or
     r = load_run(p)
     return r.model, r.raw, r.batch, r.threshold, 'torch'
 
-def predict_files(model, # a run folder, a reference model's name or an exported ONNX model (see `load_scorer`)
+def predict_files(model, # a run folder, a reference model's name, an exported ONNX model or a list of runs (see `load_scorer`)
                   paths, # image files and/or folders
                   csv=None, # write the predictions to this CSV
                   heatmaps=None, # write one explained heatmap PNG per image into this folder (run folders only)
@@ -617,14 +627,14 @@ def predict_files(model, # a run folder, a reference model's name or an exported
     scorer, raw, batch, thr, kind = load_scorer(model)
     files, notes = image_files(paths)
     if not files: raise DataNotFoundError(f"No files found in {paths}.")
-    if heatmaps is not None and kind == 'onnx': raise UsageError("Heatmaps need the run folder (gradients), not the ONNX model.")
+    if heatmaps is not None and kind != 'torch': raise UsageError(f"Heatmaps need one run folder (gradients), not {'the ONNX model' if kind == 'onnx' else 'an ensemble'}: explain each member on its own.")
     rows, skipped, used, t0 = [], list(notes), set(), time.perf_counter()
     if heatmaps is not None:
         from pneumo_nb.heatmaps import get_heatmaps, save_heatmap
         from pneumo_nb.data import to_model_input
         hm_dir = Path(heatmaps); hm_dir.mkdir(parents=True, exist_ok=True)
         disp = {**raw, 'size': max(224, raw['size'])}
-    if kind == 'torch': from pneumo_nb.evaluate import predict_arrays
+    if kind != 'onnx': from pneumo_nb.evaluate import predict_arrays
     for i in range(0, len(files), bs):
         x, ok, sk = read_files(files[i:i + bs], raw, n_workers)
         skipped += sk
@@ -653,16 +663,18 @@ def predict_files(model, # a run folder, a reference model's name or an exported
     return df
 
 # %% ../nbs/08_runs.ipynb #27ea0522
-def export_run(run, # a run folder or a reference model's name
-               dest=None # folder for model.onnx (default: the run folder; reference models: runs/<name>-onnx)
+def export_run(run, # a run folder or a reference model's name; a list of runs: one model averaging them
+               dest=None # folder for model.onnx (default: the run folder; reference models and ensembles: runs/<name>-onnx)
               ) -> Path:
     "Export a run's model, preprocessing and threshold as `model.onnx` + `onnx_preprocessing.json`; the .onnx path."
     from pneumo_nb.export import export_onnx
     r = load_run(run)
-    dest = Path(dest) if dest is not None else r.path if r.reference is None else Path('runs')/f'{r.reference}-onnx'
+    name = r.reference or getattr(r, 'name', None)
+    dest = Path(dest) if dest is not None else r.path if name is None else Path('runs')/f'{name}-onnx'
     path = export_onnx(r.model, r.batch, dest, raw=r.raw)
     js = path.parent/'onnx_preprocessing.json'
     info = read_json(js, 'an exported model folder')
     write_json(js, dict(info, threshold=r.threshold, threshold_rule=r.metrics.get('threshold_rule'),
-                        run=r.reference or str(r.path.resolve().name), disclaimer=DISCLAIMER))
+                        run=name or str(r.path.resolve().name), **({'members': r.record['members']} if r.path is None else {}),
+                        disclaimer=DISCLAIMER))
     return path
