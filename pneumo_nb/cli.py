@@ -77,7 +77,8 @@ def pneumo_evaluate(run:Param("run folder written by pneumo_train, or a referenc
                     out:str=None, # output folder (default: RUN/eval-<dataset>-<data folder>-<split>; reference models and ensembles: runs/eval-<name>-...)
                     overwrite:bool=False, # replace an existing evaluation folder
                     quiet:bool=False, # print nothing but errors
-                    device:str=None # cpu, cuda or mps
+                    device:str=None, # cpu, cuda or mps
+                    adapt:str=None # transductive, declared in the output: bn, prior or bn+prior adapted to the evaluated images (unlabeled)
                    ):
     "Re-evaluate a saved run on its recorded split (or another dataset's test split) with its own threshold."
     with cli_errors(pneumo_evaluate):
@@ -85,7 +86,7 @@ def pneumo_evaluate(run:Param("run folder written by pneumo_train, or a referenc
         if not run: raise UsageError("pneumo_evaluate needs a run folder or a reference model: pneumo_evaluate RUN (a folder written by pneumo_train, or pneumoniamnist-28 / chest-xray-64), or pneumo_evaluate RUN1 RUN2 RUN3 for their ensemble.")
         say(DISCLAIMER, mode=console_mode(quiet))
         from pneumo_nb.runs import evaluate_run
-        res = evaluate_run(run if len(run) > 1 else run[0], dataset, data, split, out, overwrite, device=device, progress=_progress(quiet))
+        res = evaluate_run(run if len(run) > 1 else run[0], dataset, data, split, out, overwrite, device=device, progress=_progress(quiet), adapt=adapt)
         return None if is_cli(pneumo_evaluate) else res
 
 @call_parse
@@ -96,7 +97,8 @@ def pneumo_predict(paths:Param("image files or folders", str, nargs='+'), # imag
                    method:str='gradcam', # heatmap method: gradcam, gradcam++, scorecam, eigencam, layercam, cam, activation
                    bs:int=64, # images per batch
                    quiet:bool=False, # print nothing but errors (and the CSV when --csv is not given)
-                   device:str=None # cpu, cuda or mps
+                   device:str=None, # cpu, cuda or mps
+                   adapt:str=None # transductive, declared in the CSV: bn, prior or bn+prior adapted to these images (>= 32; run folders only)
                   ):
     "Score chest X-ray files with a trained run or an exported ONNX model: path, prob_pneumonia, label; optional heatmaps."
     with cli_errors(pneumo_predict):
@@ -104,7 +106,7 @@ def pneumo_predict(paths:Param("image files or folders", str, nargs='+'), # imag
         if not model: raise UsageError("pneumo_predict needs --model RUN_DIR (a folder written by pneumo_train), --model pneumoniamnist-28 (a reference model: pneumoniamnist-28, chest-xray-64) or --model model.onnx.")
         mode = 'quiet' if quiet or (csv is None and is_cli(pneumo_predict)) else 'auto'
         from pneumo_nb.runs import predict_files
-        df = predict_files(model if len(model) > 1 else model[0], paths, csv=csv, heatmaps=heatmaps, method=method, bs=bs, device=device, progress=mode)
+        df = predict_files(model if len(model) > 1 else model[0], paths, csv=csv, heatmaps=heatmaps, method=method, bs=bs, device=device, progress=mode, adapt=adapt)
         if csv is None and is_cli(pneumo_predict): print(df.to_csv(index=False), end='')
         if csv is not None or not is_cli(pneumo_predict): say(DISCLAIMER, mode=console_mode(quiet))
         return df if not is_cli(pneumo_predict) else None

@@ -184,6 +184,14 @@ def write_report(dest, # the run (or evaluation) folder
               'share of NORMAL images passed; brackets are 95% bootstrap intervals on the test images. The threshold comes from '
               f"the validation split, never from test ({metrics.get('threshold_rule', '')}).", '',
               '| split | ' + ' | '.join(_KEYS) + ' | n |', '|---|' + '---|' * (len(_KEYS) + 1)]
+    if metrics.get('transductive'):   # declared adaptation (pneumo_nb.adapt): said at the top and beside every number
+        tr = f"transductive: {metrics['transductive']}"
+        rows = [(f'{n} (inductive, the run as trained)' if n.startswith('validation') and 'test' in metrics else f"{n} ({tr}, adapt={metrics['adapted']['adapt']})", mm, cc) for n, mm, cc in rows]
+        pr = metrics['adapted'].get('prior')
+        lines[2:2] = [f"**Transductive: {metrics['transductive']}** (adapt={metrics['adapted']['adapt']}, "
+                      f"{metrics['adapted']['n_target']} target images" + (f"; EM prior estimate {pr['estimate']:.3f} [{pr['ci95'][0]:.3f}, "
+                      f"{pr['ci95'][1]:.3f}], source prior {pr['source_prior']:.3f}" if pr else '') + '). Not an inductive result.', '']
+        figs = {f'{f} ({tr})': v for f, v in figs.items()}
     for name, m, c in rows: lines.append(f'| {name} | ' + ' | '.join(_fmt(m.get(k), c.get(k)) for k in _KEYS) + f" | {m.get('n', '')} |")
     if ledger is not None and len(ledger):
         lines += ['', '## Reads of the test split', '', f'The test split was read {plural(len(ledger), "time")} (`test_reads.jsonl`):', '']
@@ -501,11 +509,15 @@ def evaluate_run(run, # a run folder or a reference model's name; a list of runs
                  split:str='test', # 'test' or 'valid'
                  out=None, # output folder (default: RUN/eval-<dataset>-<data folder>-<split>; reference models: runs/eval-<name>-...)
                  overwrite:bool=False, n_boot:int|None=None, figures:bool=True, device=None,
-                 progress:str='auto') -> Path:
-    "Re-evaluate a saved run on its recorded split (or on another dataset's test split) with its own threshold."
+                 progress:str='auto',
+                 adapt:str|None=None # transductive: 'bn', 'prior' or 'bn+prior' adapted to the evaluated images, used unlabeled (see `pneumo_nb.adapt`)
+                ) -> Path:
+    "Re-evaluate a saved run on its recorded split (or on another dataset's test split) with its own threshold; `adapt`: declared transductive adaptation."
     from pneumo_nb.evaluate import predict_arrays
     mode = console_mode() if progress == 'auto' else progress
     if split not in ('test', 'valid'): raise UsageError(f"split must be 'test' or 'valid', not {split!r}.")
+    from pneumo_nb.adapt import adapt_mode, adapt_probs
+    adapt = adapt_mode(adapt)
     r = load_run(run); rec, src = r.record, r.record['source']
     same = dataset is None or dataset == src['dataset']
     dataset = dataset or src['dataset']
@@ -516,16 +528,22 @@ def evaluate_run(run, # a run folder or a reference model's name; a list of runs
         if dataset == 'pneumoniamnist' and d.source['md5'] != src.get('md5'):
             raise CorruptDataError(f"{d.source['root']}/{d.source['file']} is not the file the run was trained on (MD5 differs).")
     else: d = run_data(dataset, data, raw=r.raw, splits=('test',))
-    tag = f"{dataset}-{Path(d.source['root']).name}-{split}"
+    tag = f"{dataset}-{Path(d.source['root']).name}-{split}" + (f"-adapt-{adapt.replace('+', '-')}" if adapt else '')
     name = r.reference or getattr(r, 'name', None)   # a shipped reference model or an ensemble: no run folder to write into
+    if adapt and name is not None and r.reference is None: raise UsageError("adapt works on one run or reference model, not on an ensemble.")
     out = Path(out) if out is not None else r.path/f'eval-{tag}' if name is None else Path('runs')/f'eval-{name}-{tag}'
     x, y = d.xy(split)
     with atomic_dir(out, overwrite) as tmp:
-        ledger = r.path if name is None else tmp   # a shipped reference never changes: its new read is recorded here
-        p = score_test(ledger, r.model, x, r.batch, 'evaluate_run', device) if split == 'test' else \
+        ledger = r.path if name is None and not adapt else tmp   # a shipped reference, an ensemble or an adapted evaluation leaves the run's files unchanged: the read is recorded here
+        if adapt:   # the evaluated images are the unlabeled target; test images are still scored through score_test
+            if 'bn' in adapt and split == 'test': log_test_read(ledger, 'evaluate_run', 'BatchNorm statistics recomputed on the test images (unlabeled)', len(x))
+            pa, ad = adapt_probs(r, x, adapt, valid=d.xy('valid') if same else None, device=device, predict=(lambda m, xx:
+                score_test(ledger, m, xx, r.batch, f'evaluate_run (adapt={adapt})', device)) if split == 'test' else None)
+            p = tag_split(pa, split)
+        else: p = score_test(ledger, r.model, x, r.batch, 'evaluate_run', device) if split == 'test' else \
             tag_split(predict_arrays(r.model, x, r.batch, device=device), 'valid')
         if same:
-            xv, yv = d.xy('valid'); pv = tag_split(predict_arrays(r.model, xv, r.batch, device=device), 'valid')
+            xv, yv = d.xy('valid'); pv = p if adapt and split == 'valid' else tag_split(predict_arrays(r.model, xv, r.batch, device=device), 'valid')
             m = run_metrics(yv, pv, y if split == 'test' else None, p if split == 'test' else None, threshold=r.threshold, n_boot=n_boot)
             m['threshold_rule'] = r.metrics.get('threshold_rule', m['threshold_rule'])   # the rule that chose the run's threshold
         else:
@@ -534,17 +552,18 @@ def evaluate_run(run, # a run folder or a reference model's name; a list of runs
                      test=_clean(binary_metrics(y, p, 0.5)), test_at_threshold=_clean(binary_metrics(y, p, r.threshold)),
                      ci95=dict(test=_ci_dict(bootstrap_ci(y, p, 0.5, n_boot=n_boot)), test_at_threshold=_ci_dict(bootstrap_ci(y, p, r.threshold, n_boot=n_boot)),
                                n_boot=n_boot, method='percentile bootstrap'), val={})
+        if adapt: m.update(transductive=ad['transductive'], adapted=ad)
         write_json(tmp/RUN_FILES['metrics'], m)
         _predictions(d, {split: p}).to_csv(tmp/RUN_FILES['predictions'], index=False)
-        erec = dict(rec, source=d.source, evaluated=dict(dataset=dataset, split=split, same_split=same))
+        erec = dict(rec, source=d.source, evaluated=dict(dataset=dataset, split=split, same_split=same, adapt=adapt))
         if r.path is None: write_json(tmp/RUN_FILES['record'], erec)   # an ensemble's evaluation names its members
         figs = {}
         if figures and same and split == 'test':
             figs = run_figures(tmp, yv, pv, y, p, x, r.threshold, names=d.items.item.values[d.idx('test')])
         write_report(tmp, erec, m if 'val' in m and m['val'] else {**m, 'val': {}}, figs,
                      f"pneumo_nb evaluation: {name or rec['arch']} on {dataset} ({split})", d.skipped,
-                     pd.concat([test_reads(p) for p in (r.path, tmp) if p is not None], ignore_index=True) if name else test_reads(r.path))
-    say(f"Wrote {out}." + (f" Test AUC {m['test']['auc']:.3f}." if 'test' in m else ''), mode=mode)
+                     pd.concat([test_reads(q) for q in (r.path, tmp) if q is not None], ignore_index=True) if ledger == tmp else test_reads(r.path))
+    say(f"Wrote {out}." + (f" Test AUC {m['test']['auc']:.3f}" + (' (transductive: unlabeled target images used).' if adapt else '.') if 'test' in m else ''), mode=mode)
     return out
 
 # %% ../nbs/08_runs.ipynb #7694ab88
@@ -621,13 +640,19 @@ def predict_files(model, # a run folder, a reference model's name, an exported O
                   method:str='gradcam', # heatmap method (see `pneumo_nb.heatmaps.get_heatmaps`)
                   bs:int=64, # images per batch
                   n_workers:int=2, # threads decoding images
-                  device=None, progress:str='auto') -> pd.DataFrame:
+                  device=None, progress:str='auto',
+                  adapt:str|None=None # transductive: 'bn', 'prior' or 'bn+prior' adapted to these images (>= 32; run folders only)
+                 ) -> pd.DataFrame:
     "Score image files: a table of path, prob_pneumonia, label (at the run's validation threshold); skipped files in `attrs`."
     mode = console_mode() if progress == 'auto' else progress
     scorer, raw, batch, thr, kind = load_scorer(model)
     files, notes = image_files(paths)
     if not files: raise DataNotFoundError(f"No files found in {paths}.")
     if heatmaps is not None and kind != 'torch': raise UsageError(f"Heatmaps need one run folder (gradients), not {'the ONNX model' if kind == 'onnx' else 'an ensemble'}: explain each member on its own.")
+    from pneumo_nb.adapt import adapt_mode, adapt_probs, TRANSDUCTIVE
+    if adapt_mode(adapt) and (kind != 'torch' or heatmaps is not None):
+        raise UsageError("--adapt needs one run folder (not an ONNX model or an ensemble) and no --heatmaps (they would explain the unadapted model).")
+    if adapt: bs = len(files)   # the images are adapted to as one set
     rows, skipped, used, t0 = [], list(notes), set(), time.perf_counter()
     if heatmaps is not None:
         from pneumo_nb.heatmaps import get_heatmaps, save_heatmap
@@ -639,7 +664,8 @@ def predict_files(model, # a run folder, a reference model's name, an exported O
         x, ok, sk = read_files(files[i:i + bs], raw, n_workers)
         skipped += sk
         if not ok: continue
-        p = scorer.predict(x) if kind == 'onnx' else predict_arrays(scorer, x, batch, bs=bs, device=device)
+        if adapt: p, ad = adapt_probs(load_run(model), x, adapt, device=device)
+        else: p = scorer.predict(x) if kind == 'onnx' else predict_arrays(scorer, x, batch, bs=bs, device=device)
         rows += [(f, float(q)) for f, q in zip(ok, p)]
         if heatmaps is not None:
             xd, _, _ = read_files(ok, disp, n_workers)
@@ -652,11 +678,12 @@ def predict_files(model, # a run folder, a reference model's name, an exported O
                                "\n  ".join(e for _, e in skipped[:5]))
     df = pd.DataFrame(rows, columns=['path', 'prob_pneumonia'])
     df['label'] = np.where(df.prob_pneumonia >= thr, CLASSES[1], CLASSES[0])
-    df.attrs.update(skipped=skipped, threshold=thr, seconds=dt, images_per_s=len(df) / dt)
+    if adapt: df['transductive'] = f'{TRANSDUCTIVE} (adapt={adapt})'
+    df.attrs.update(skipped=skipped, threshold=thr, seconds=dt, images_per_s=len(df) / dt, **({'adapted': ad} if adapt else {}))
     if csv is not None:
         with atomic_write(csv) as tmp: df.to_csv(tmp, index=False)
     say(f"{plural(len(df), 'image')} scored in {dt:.1f} s ({len(df) / dt:.0f} images/s); label = PNEUMONIA when "
-        f"prob_pneumonia >= {thr:.2f} (threshold chosen on validation).", mode=mode)
+        f"prob_pneumonia >= {thr:.2f} (threshold chosen on validation)." + (f" Transductive: {TRANSDUCTIVE} (adapt={adapt})." if adapt else ''), mode=mode)
     if skipped:
         say(f"Skipped {plural(len(skipped), 'input')}:\n  " + "\n  ".join(e for _, e in skipped[:20]) +
             (f"\n  ... and {len(skipped) - 20} more" if len(skipped) > 20 else ''), mode=mode)
