@@ -287,7 +287,9 @@ REFERENCES = {
                 "choosing. Disclosed: the criterion was picked after comparing 13 configurations' validation criteria with their "
                 "test results (`benchmarks/research/VALIDATION.md`), and the family's ingredients (small ResNet, X-ray "
                 "augmentation, flip TTA) were chosen with test results visible (`benchmarks/research/ABLATION.md`). The "
-                "threshold is chosen on validation only.")),
+                "threshold is chosen on validation only. This model was trained with the trial's values rounded to 5 significant "
+                "digits (its `run.json` records them); `--preset best` now holds the exact values, so a retrain reproduces it up to "
+                "that rounding, not bit for bit.")),
     'chest-xray-64': dict(
         title='Kaggle chest_xray folders at 64 px, the `chest_xray_v1` recipe (seed 0)',
         dataset='chest_xray', folder='chest_xray_64', hub='chest_xray_64',
