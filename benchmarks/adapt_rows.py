@@ -38,6 +38,7 @@ def main():
     ap.add_argument('--models', nargs='+', default=['pneumoniamnist-28', 'chest-xray-64'] + SEEDS,
                     help='reference model names, or run folders under benchmarks/results')
     ap.add_argument('--threads', type=int, default=2); ap.add_argument('--n_boot', type=int, default=1000)
+    ap.add_argument('--name', default='adapt_rows', help='output name under benchmarks/results/ (.md and .json)')
     ap.add_argument('--redo', action='store_true', help='evaluate again even where the evaluation folder exists (test is read again)')
     a = ap.parse_args()
     import torch; torch.set_num_threads(a.threads)
@@ -74,13 +75,13 @@ def main():
     metric_cols = [c for _, _, c in COLS]
     for c in metric_cols:   # gain of each row over the same model's inductive row
         df[f'gain_{c}'] = df[c] - df.groupby('model')[c].transform(lambda s: s.iloc[0])
-    seeds = df[df.model.isin(SEEDS)]
+    seeds = df[df.model.isin(SEEDS) | ~df.model.isin(list(REFERENCES))]   # the seed runs measured (not the shipped models)
     mean = seeds.groupby('adapt', sort=False)[metric_cols + [f'gain_{c}' for c in metric_cols] + ['em_prior']].mean().reset_index()
     mean.insert(0, 'model', f'chest_xray_best 64 px, mean of {plural_seeds(seeds)}')
     mean.insert(1, 'rows', np.where(mean.adapt == 'none', 'inductive', LABEL))
     out = HERE/'results'
     created = datetime.datetime.now().isoformat(timespec='seconds')
-    (out/'adapt_rows.json').write_text(json.dumps(dict(
+    (out/f'{a.name}.json').write_text(json.dumps(dict(
         created=created, note='These rows read test (each read recorded in its evaluation folder\'s ledger, '
         'benchmarks/out/adapt/<model>/<mode>/test_reads.jsonl). Rows with adapt != none are ' + LABEL + '.',
         not_measured=missing, rows=json.loads(df.to_json(orient='records')), mean_of_seeds=json.loads(mean.to_json(orient='records'))), indent=1))
@@ -90,17 +91,18 @@ def main():
           f'Every row whose adapt is not `none` is **{LABEL}** (the 624 test images, without their labels, for the '
           'BatchNorm statistics and/or the EM prior estimate); it is not an inductive result. Thresholds are each run\'s own, '
           'chosen on its validation split; gains are over the same model\'s inductive row. '
-          'The seed runs were retrained with their recorded commands (their weights are not committed); '
+          + ('The seed runs were retrained with their recorded commands (their weights are not committed); '
           'they did not reproduce the committed probabilities bit for bit (`retrain_max_prob_diff` '
           'in adapt_rows.json is the largest difference), so each seed\'s inductive row is the retrained model\'s own. '
+             if df.model.isin(SEEDS).any() else 'The runs were evaluated with their own weights (kept in their run folders). ') +
           '`true_prior` is the test split\'s share of PNEUMONIA (from its labels, for comparison with the EM '
           'estimate only).', '',
           *([f'Not measured (no retrained weights when this ran): {", ".join(missing)}.', ''] if missing else []),
-          f'## Mean of the Kaggle 64 px seeds (chest_xray_best): {", ".join(sorted(set(seeds.model))) or "none measured"}', '']
+          f'## Mean of the seed runs: {", ".join(sorted(set(seeds.model))) or "none measured"}', '']
     md += table_md(mean, metric_cols)
     md += ['', '## Every row', ''] + table_md(df, metric_cols, extra=['true_prior', 'em_ci95'])
-    (out/'adapt_rows.md').write_text('\n'.join(md) + '\n')
-    print(f'Wrote {out/"adapt_rows.md"} and {out/"adapt_rows.json"}.')
+    (out/f'{a.name}.md').write_text('\n'.join(md) + '\n')
+    print(f'Wrote {out/a.name}.md and .json.')
 
 def plural_seeds(seeds): n = seeds.model.nunique(); return f'{n} seed' + ('s' if n != 1 else '')
 
