@@ -14,7 +14,7 @@ root = Path(__file__).resolve().parents[1]
 nb = nbformat.read(root/'nbs'/'index.ipynb', as_version=4)
 def root_links(md):
     "Relative links (not URLs, anchors or absolute paths) rewritten from nbs/ to the repository root."
-    return re.sub(r'(\]\()(?![a-zA-Z][a-zA-Z0-9+.-]*:|#|/)([^)\s]+)', lambda m: m.group(1) + 'nbs/' + m.group(2), md)
+    return re.sub(r'(\]\()(?![a-zA-Z][a-zA-Z0-9+.-]*:|#|/)([^)\s]+)', lambda m: m.group(1) + (m.group(2)[3:] if m.group(2).startswith('../') else 'nbs/' + m.group(2)), md)
 
 out = []
 for c in nb.cells:
