@@ -580,6 +580,7 @@ def explain_run(run, # a run folder or a reference model's name
     from pneumo_nb.heatmaps import get_heatmaps, lung_energy, deletion_curve, deletion_auc, shuffled_maps
     from pneumo_nb.data import to_model_input
     if split not in ('valid', 'test'): raise UsageError(f"split must be 'valid' or 'test', not {split!r}.")
+    if isinstance(run, (list, tuple)): raise UsageError("explain_run explains one model: an ensemble averages several, so explain each member on its own.")
     r = load_run(run); src = r.record['source']
     if data is None: data = recorded_data(src)
     d = run_data(src['dataset'], data, r.record['config']['size'], raw=r.raw, split=r.split, splits=(split,))
