@@ -571,8 +571,7 @@ PRESETS['chest_xray_v1'] = {**PRESETS['best'], 'dataset': 'chest_xray', 'size': 
                             'model_kwargs': {'width': 16, 'p': 0.0078296}}
 # the Kaggle folders' recipe: chest_xray_v1 with detail-degrading augmentation and two blocks per stage, the winner of the
 # issue 23 ablation on the validation-only criterion declared before its runs (benchmarks/research/ABLATION64.md)
-PRESETS['chest_xray_best'] = {**PRESETS['chest_xray_v1'], 'lr': 0.0017511, 'wd': 0.18008, 'aug': 'xray_degrade',   # the values the ablation ran
-                              'model_kwargs': {'width': 16, 'blocks': 2, 'p': 0.0078296}}
+PRESETS['chest_xray_best'] = {**PRESETS['chest_xray_v1'], 'aug': 'xray_degrade', 'model_kwargs': {'width': 16, 'blocks': 2, 'p': 0.0078296}}
 
 def resolve_config(config='default', # a preset name or a dict of `DEFAULT_CONFIG` keys (missing keys take the defaults)
                    **overrides # keys to change (None values are ignored)

@@ -52,7 +52,8 @@ def arr_op(x, op):
     return t[:, 0].round().clamp(0, 255).to(torch.uint8).numpy()
 
 # ---------------------------------------------------------------- the declared diagnostic shifts, sized for the image side
-from pneumo_nb.train import _downup, _gauss as _blur, _jpeg, XrayDegrade   # the package's own (copied there from this script)
+from pneumo_nb.train import _downup, _gauss as _blur, _jpeg   # the package's own (copied there from this script)
+from pneumo_nb.search import _contrast   # the same contrast shift as the 28 px criterion's
 
 def _zoom_out(t, f):   # the image shrunk to `f` of its side, centred, the rest filled with its border (edge) values
     H, W = t.shape[-2:]; h, w = round(H * f), round(W * f)
@@ -63,10 +64,6 @@ def _crop_zoom(t, f, width_only=False):
     H, W = t.shape[-2:]; cw = round(W * f); ch = H if width_only else round(H * f)
     ow, oh = (W - cw) // 2, (H - ch) // 2
     return _resize(t[..., oh:oh + ch, ow:ow + cw], (H, W))
-
-def _contrast(t, c):
-    m = t.mean((1, 2, 3), keepdim=True)
-    return ((t - m) * c + m).clamp(0, 1)
 
 def shifts(size):
     "The declared shift copies for images of side `size` (blur in pixels scaled by size/28 from the 28 px criterion)."
