@@ -11,7 +11,7 @@
    README.md (from the repository root, as GitHub resolves them); `nbs/sidebar.yml` lists every page; `nbs/nbdev.yml`
    is what `nbdev_docs` would write from settings.ini (so a Quarto build does not change tracked files).
 
-Usage: python tools/check_docs.py [--out DIR] [--no-outputs] [--workers N] [--path nbs/01_data.ipynb]
+Usage: python tools/check_docs.py [--out DIR] [--no-outputs] [--workers N] [--path nbs/03_data.ipynb]
        python tools/check_docs.py --write-sidebar   (after adding or renaming a notebook)
 Prints a table (page, html size, figures) and exits 1 when anything fails. The temporary folder is removed unless
 --out is given.
@@ -116,7 +116,7 @@ def render_html(ipynb, dest):
 RE_LINK = re.compile(r'(?<!!)\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)')
 
 def page_names():
-    "Source notebook -> the .html name nbdev gives its page (`01_data.ipynb` -> `data.html`)."
+    "Source notebook -> the .html name nbdev gives its page (`03_data.ipynb` -> `data.html`)."
     from nbdev.doclinks import _nbpath2html
     nbs = ROOT/'nbs'
     return {p: _nbpath2html(p).name for p in nbs.rglob('*.ipynb') if '.ipynb_checkpoints' not in p.parts}

@@ -11,7 +11,7 @@ Over all library notebooks: checking cells per exported name (`__all__` of pneum
 cells when the module is missing) must be at least 0.9. A checking cell is a non-exported code cell that calls one of
 fastcore.test's checks or uses `assert`.
 
-Usage: python tools/check_notebooks.py [--no-outputs] [--path nbs/01_data.ipynb] [--min-ratio 0.9]
+Usage: python tools/check_notebooks.py [--no-outputs] [--path nbs/03_data.ipynb] [--min-ratio 0.9]
 Exit status 1 when anything fails; every failure names the notebook, the cell index and the cell's first line.
 """
 import argparse, ast, re, sys

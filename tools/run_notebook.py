@@ -1,6 +1,6 @@
 """Execute a notebook in place with its outputs, skipping the cells tagged `#| slow` (their outputs are cleared).
 
-    python tools/run_notebook.py nbs/09_search.ipynb [--slow]
+    python tools/run_notebook.py nbs/23_search.ipynb [--slow]
 
 `jupyter nbconvert --execute` runs every cell, slow ones included; this runs what `nbdev_test` runs, from the notebook's
 folder, so a page can be refreshed without its long training or searches. `--slow` runs every cell.

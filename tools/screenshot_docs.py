@@ -1,7 +1,7 @@
 """Screenshots of docs pages for a person to look at (not run in CI): nbdev's docs processing and nbconvert HTML, as
 tools/check_docs.py does, then headless Chromium.
 
-    python tools/screenshot_docs.py OUT_DIR [--pages index.ipynb 05_evaluate.ipynb] [--width 1280] [--height 2400]
+    python tools/screenshot_docs.py OUT_DIR [--pages index.ipynb 06_metrics.ipynb] [--width 1280] [--height 2400]
 
 Needs Chromium (Debian: `apt-get update && apt-get install -y chromium`; or set CHROMIUM=/path/to/chrome). Writes
 OUT_DIR/<page>.png (the top `--height` pixels of each page) and OUT_DIR/<page>.html.
@@ -20,7 +20,7 @@ def chromium():
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('out', help='folder for the PNG screenshots (and the HTML pages)')
-    ap.add_argument('--pages', nargs='+', default=['index.ipynb', '05_evaluate.ipynb'], help='notebooks, relative to nbs/')
+    ap.add_argument('--pages', nargs='+', default=['index.ipynb', '06_metrics.ipynb'], help='notebooks, relative to nbs/')
     ap.add_argument('--width', type=int, default=1280)
     ap.add_argument('--height', type=int, default=2400)
     a = ap.parse_args(argv)
