@@ -26,9 +26,20 @@ def git_commit() -> str:
                                check=True).stdout.strip()
     except Exception: return 'unknown'
 
+def rechoose_threshold(yv, pv) -> dict:
+    """The threshold the current rule (`pneumo_nb.evaluate.choose_threshold` through `run_metrics`) chooses from validation labels
+    `yv` and probabilities `pv` alone: `threshold`, `threshold_rule` (its wording) and `fell_back`. Shared with
+    `benchmarks/rethreshold/rethreshold.py`, which reports the seed runs under the current rule."""
+    import warnings
+    from pneumo_nb.runs import run_metrics
+    from pneumo_nb.data import tag_split
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')   # a fall-back is in the rule's wording
+        m = run_metrics(yv, tag_split(pv, 'valid'), n_boot=10)   # validation only
+    return dict(threshold=m['threshold'], threshold_rule=m['threshold_rule'], fell_back=m['threshold_rule'].startswith('fell back'))
+
 def rethreshold(work:Path) -> str:
     "Bring a reused run's threshold and metrics up to the current rule, from its model and recorded split; what changed."
-    import warnings
     from pneumo_nb.runs import load_run, run_metrics, score_test, write_json, RUN_FILES
     from pneumo_nb.evaluate import predict_arrays
     from pneumo_nb.data import run_data, tag_split
@@ -37,7 +48,7 @@ def rethreshold(work:Path) -> str:
     d = run_data(src['dataset'], src['root'], r.record['config']['size'], raw=r.raw, split=r.split, splits=('valid', 'test'))
     xv, yv = d.xy('valid')
     pv = tag_split(predict_arrays(r.model, xv, r.batch), 'valid')
-    new = run_metrics(yv, pv, n_boot=10)   # validation only: the threshold the current rule chooses
+    new = rechoose_threshold(yv, pv)
     if new['threshold'] == old['threshold']:
         if new['threshold_rule'] == old['threshold_rule']: return 'unchanged'
         write_json(work/RUN_FILES['metrics'], {**old, 'threshold_rule': new['threshold_rule']})   # same threshold, same numbers

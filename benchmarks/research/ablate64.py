@@ -52,8 +52,11 @@ def arr_op(x, op):
     return t[:, 0].round().clamp(0, 255).to(torch.uint8).numpy()
 
 # ---------------------------------------------------------------- the declared diagnostic shifts, sized for the image side
-from pneumo_nb.train import _downup, _gauss as _blur, _jpeg   # the package's own (copied there from this script)
-from pneumo_nb.search import _contrast   # the same contrast shift as the 28 px criterion's
+# the package's own image operations (first copied there from this script; the same contrast shift as the 28 px criterion's).
+# Before the module split (issue 29) they were the private pneumo_nb.train._downup/_gauss/_jpeg and pneumo_nb.search._contrast,
+# with _downup(t, f) for down_up(t, factor=f).
+from pneumo_nb.imageops import down_up, gaussian_blur as _blur, jpeg as _jpeg, contrast as _contrast
+def _downup(t, f): return down_up(t, factor=f)
 
 def _zoom_out(t, f):   # the image shrunk to `f` of its side, centred, the rest filled with its border (edge) values
     H, W = t.shape[-2:]; h, w = round(H * f), round(W * f)

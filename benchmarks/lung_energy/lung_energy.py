@@ -5,15 +5,15 @@ kind of patches) and a random pixel order (scattered holes). The shuffled contro
 script (validation and test) showed Grad-CAM losing to the random pixel order for some seeds of chest_xray_best; both
 controls are reported.
 
-    PNEUMO_DATA=../shared/data python benchmarks/lung_energy.py --runs NAME=RUN [NAME=RUN ...] [--splits valid test]
-    PNEUMO_DATA=../shared/data python benchmarks/lung_energy.py --baselines   # first train the two earlier recipes (seed 0)
+    PNEUMO_DATA=../shared/data python benchmarks/lung_energy/lung_energy.py --runs NAME=RUN [NAME=RUN ...] [--splits valid test]
+    PNEUMO_DATA=../shared/data python benchmarks/lung_energy/lung_energy.py --baselines   # first train the two earlier recipes (seed 0)
 
---baselines trains, when their folders are missing, the two earlier recipes on chest_xray_64 into benchmarks/research/runs/:
+--baselines trains, when their folders are missing, the two earlier recipes on chest_xray_64 into benchmarks/lung_energy/runs/:
 `fast` (what `pneumo_train --dataset chest_xray` trained before `chest_xray_best`) and report 004's CNN_94 as the reduced
 reproduction row runs it (64 px, 6 epochs, balancing by augmentation), and adds them to --runs.
 
 The validation numbers are the ones to choose a fix on; the test numbers are reported (each test read is recorded in
-the run's test_reads.jsonl). Writes benchmarks/results/lung_energy.csv and .md, and one heatmap figure per run of the same
+the run's test_reads.jsonl). Writes benchmarks/lung_energy/lung_energy.csv and .md, and one heatmap figure per run of the same
 six test images (3 NORMAL, 3 PNEUMONIA, picked by a seeded draw, not by their maps): lung_energy_<NAME>.png.
 """
 import argparse
@@ -25,14 +25,14 @@ HERE = Path(__file__).resolve().parent
 def _rel(p) -> str:
     "A folder relative to the repository root when it is inside it (no machine paths in the tables)."
     p = Path(p).resolve()
-    return str(p.relative_to(HERE.parent)) if p.is_relative_to(HERE.parent) else str(p)
+    return str(p.relative_to(HERE.parent.parent)) if p.is_relative_to(HERE.parent.parent) else str(p)
 
 def baselines(data) -> list:
     "Train the earlier recipes (seed 0) where their run folders are missing; their NAME=RUN pairs."
     import subprocess, sys
     from pneumo_nb.runs import train_and_report
     from pneumo_nb.reproduce import REPRODUCTIONS
-    runs = HERE/'research'/'runs'
+    runs = HERE/'runs'
     fast = runs/'chest_xray_fast_64px_seed0'
     if not (fast/'metrics.json').is_file():
         subprocess.run([str(Path(sys.executable).parent/'pneumo_train'), '--dataset', 'folder', '--data', data, '--size', '64',
@@ -50,7 +50,7 @@ def main():
     ap.add_argument('--baselines', action='store_true', help='train (if missing) and add the two earlier recipes')
     ap.add_argument('--data', default='../shared/data/chest_xray_64')
     ap.add_argument('--splits', nargs='+', default=['valid', 'test'])
-    ap.add_argument('--out', default=str(HERE/'results'))
+    ap.add_argument('--out', default=str(HERE))
     a = ap.parse_args()
     import pandas as pd, matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -85,7 +85,7 @@ def main():
     show = df.drop(columns='folder').round(3)
     (out/'lung_energy.md').write_text(
         '# Where the models look: Grad-CAM energy in the centre and in the border band\n\n'
-        '`benchmarks/lung_energy.py` (`pneumo_nb.runs.explain_run`): Grad-CAM of each image\'s predicted class on every image of the split; '
+        '`benchmarks/lung_energy/lung_energy.py` (`pneumo_nb.runs.explain_run`): Grad-CAM of each image\'s predicted class on every image of the split; '
         '`border_share` is the mean share of a map\'s energy in the 10% border band, `border_density` that share divided by the band\'s '
         'share of the pixels (1: as much heat per pixel as a uniform map). Deletion AUC: mean confidence while the hottest pixels '
         'are replaced by a blurred copy (lower: the map points at what the decision depends on), beside two controls: each image '

@@ -1,6 +1,6 @@
 """Prediction speed: `predict_arrays` against a plain forward pass, and the start-up time of the console scripts.
 
-Usage:  python benchmarks/predict_speed.py [--arch pneumo_resnet] [--repeats 7] [--threads 1] [--startup-repeats 3] [--out FILE]
+Usage:  python benchmarks/speed/predict_speed.py [--arch pneumo_resnet] [--repeats 7] [--threads 1] [--startup-repeats 3] [--out FILE]
 
 1. Throughput. On the 624 official PneumoniaMNIST test images (28 px, uint8), with a registry model (untrained
    weights: speed does not depend on them) in eval mode:
@@ -14,9 +14,9 @@ Usage:  python benchmarks/predict_speed.py [--arch pneumo_resnet] [--repeats 7] 
    pneumo_export / pneumo_search when installed), each as a ratio to `python -c "import torch"`, median of
    `--startup-repeats` interleaved runs; and scoring one Kaggle X-ray (224 px copy) with `pneumo_predict`, from an exported
    ONNX model and from the run folder (a 1-epoch run trained for the purpose in a temporary folder, removed after).
-Results are printed and written to benchmarks/results/predict_speed.txt.
+Results are printed and written to benchmarks/speed/predict_speed.txt. Timing: `timing.py` of this folder.
 """
-import argparse, os, shutil, statistics, subprocess, sys, time
+import argparse, os, shutil, subprocess, sys
 from pathlib import Path
 import numpy as np, torch
 
@@ -26,7 +26,7 @@ p.add_argument('--bs', type=int, default=256)
 p.add_argument('--repeats', type=int, default=7)
 p.add_argument('--threads', type=int, default=1)
 p.add_argument('--startup-repeats', type=int, default=3)
-p.add_argument('--out', default=str(Path(__file__).parent/'results'/'predict_speed.txt'))
+p.add_argument('--out', default=str(Path(__file__).parent/'predict_speed.txt'))
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 
@@ -34,10 +34,10 @@ from pneumo_nb.core import set_seed
 from pneumo_nb.data import load_pneumoniamnist, to_model_input
 from pneumo_nb.models import get_model
 from pneumo_nb.evaluate import predict_arrays
+from timing import timed, alternate, ratios, median, per_round, Report
 
-lines = [f"# benchmarks/predict_speed.py --arch {a.arch} --bs {a.bs} --repeats {a.repeats} --threads {a.threads}",
-         f"# torch {torch.__version__}, {os.cpu_count()} CPUs visible, {a.threads} torch thread(s)"]
-def out(s): print(s, flush=True); lines.append(s)
+out = Report(f"# benchmarks/speed/predict_speed.py --arch {a.arch} --bs {a.bs} --repeats {a.repeats} --threads {a.threads}",
+             f"# torch {torch.__version__}, {os.cpu_count()} CPUs visible, {a.threads} torch thread(s)")
 
 set_seed(0)
 x, y = load_pneumoniamnist('test')
@@ -49,20 +49,15 @@ def plain():
     with torch.inference_mode():
         return torch.cat([model(xt[i:i + a.bs]) for i in range(0, len(xt), a.bs)])
 def ours(): return predict_arrays(model, x, batch, bs=a.bs, device='cpu')
-def timed(f):
-    t0 = time.perf_counter(); f(); return time.perf_counter() - t0
 
 plain(); ours()   # warm-up
-tp, to = [], []
-for r in range(a.repeats):
-    if r % 2 == 0: tp.append(timed(plain)); to.append(timed(ours))
-    else: to.append(timed(ours)); tp.append(timed(plain))
-ratios = [p_ / o_ for p_, o_ in zip(tp, to)]
+tp, to = alternate(lambda k: timed(plain)[0], lambda k: timed(ours)[0], a.repeats)
+rs = ratios(tp, to)
 n = len(x)
 out(f"throughput on {n} PneumoniaMNIST test images, {a.arch}, batch {a.bs}:")
-out(f"  plain model(x) on preprocessed tensors: median {statistics.median(tp):.3f} s ({n / statistics.median(tp):,.0f} images/s)")
-out(f"  predict_arrays from uint8 arrays:       median {statistics.median(to):.3f} s ({n / statistics.median(to):,.0f} images/s)")
-out(f"  throughput ratio predict_arrays / plain: {statistics.median(ratios):.3f} (per repeat: {', '.join(f'{r:.2f}' for r in ratios)}; target >= 0.9)")
+out(f"  plain model(x) on preprocessed tensors: median {median(tp):.3f} s ({n / median(tp):,.0f} images/s)")
+out(f"  predict_arrays from uint8 arrays:       median {median(to):.3f} s ({n / median(to):,.0f} images/s)")
+out(f"  throughput ratio predict_arrays / plain: {median(rs):.3f} (per repeat: {per_round(rs)}; target >= 0.9)")
 
 cmds = {'python -c "import torch"': [sys.executable, '-c', 'import torch']}
 for c in ('pneumo_train', 'pneumo_evaluate', 'pneumo_predict', 'pneumo_reproduce', 'pneumo_export', 'pneumo_search'):
@@ -79,19 +74,16 @@ subprocess.run([str(bin_/'pneumo_export'), str(tmpd/'run'), '--quiet'], check=Tr
 cmds['pneumo_predict, 1 X-ray, ONNX model'] = [str(bin_/'pneumo_predict'), '--model', str(tmpd/'run'/'model.onnx'), str(one)]
 cmds['pneumo_predict, 1 X-ray, run folder'] = [str(bin_/'pneumo_predict'), '--model', str(tmpd/'run'), str(one)]
 def run(cmd):
-    t0 = time.perf_counter()
-    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    return time.perf_counter() - t0, r.returncode
+    dt, r = timed(lambda: subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+    return dt, r.returncode
 times = {k: [] for k in cmds}
 for r in range(a.startup_repeats):
     for k, cmd in (cmds.items() if r % 2 == 0 else reversed(list(cmds.items()))):
         dt, rc = run(cmd); times[k].append(dt if rc == 0 else float('nan'))
-base = statistics.median(times['python -c "import torch"'])
+base = median(times['python -c "import torch"'])
 out(f"start-up (median of {a.startup_repeats} interleaved runs), wall seconds and ratio to `import torch`:")
 for k, ts in times.items():
-    m = statistics.median(ts)
+    m = median(ts)
     out(f"  {k:32s} {m:6.2f} s   x{m / base:.2f}")
 shutil.rmtree(tmpd, ignore_errors=True)
-Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-Path(a.out).write_text('\n'.join(lines) + '\n')
-print(f"written to {a.out}")
+out.write(a.out)

@@ -1,6 +1,6 @@
 """fastai training loop vs a plain PyTorch loop: same model, data, loss, optimizer, schedule and batch size.
 
-Usage:  python benchmarks/train_speed.py [--pairs 5] [--epochs 2] [--threads 1] [--naive | --opt adam --no-plain --bar] [--profile]
+Usage:  python benchmarks/speed/train_speed.py [--pairs 5] [--epochs 2] [--threads 1] [--naive | --opt adam --no-plain --bar] [--profile]
 
 What is compared (and kept identical on both sides):
 - data: the official PneumoniaMNIST 28 px train split (4,708 images) and val split (524), in memory, uint8 -> float/255
@@ -23,7 +23,7 @@ headline; process CPU time is printed beside it, since the machine may be shared
 `--naive` measures a naive fastai setup instead: fastai's own `Adam`, fastai tensor subclasses reaching the model,
 progress bar on; `--opt adam`, `--no-plain` and `--bar` switch these one at a time.
 """
-import argparse, contextlib, io, time, statistics, os, sys
+import argparse, contextlib, io, time, os, sys
 import numpy as np, torch
 
 p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -51,6 +51,7 @@ from pneumo_nb.train import tensor_dls
 from pneumo_nb.models import get_model, n_params
 from pneumo_nb.balance import class_weights
 from pneumo_nb.train import make_learner, BinaryLoss, PlainTensors
+from timing import alternate, ratios, median
 
 root = find_data('pneumoniamnist')
 xt, yt = load_pneumoniamnist('train', root=root)
@@ -116,14 +117,18 @@ if args.profile:
 
 print(f"arch {args.arch} ({n_params(get_model(args.arch)):,} params), {len(xt)} train / {len(xv)} val images, bs {args.bs}, "
       f"{args.epochs} epochs, {args.threads} thread(s); {setup}")
-ratios, cratios = [], []
-for k in range(args.pairs):
-    order = [('fastai', run_fastai), ('plain', run_plain)]
-    if k % 2: order.reverse()
-    res = {name: fn(k) for name, fn in order}
-    (fw, fc, fa), (pw, pc, pa) = res['fastai'], res['plain']
-    ratios.append(fw / pw); cratios.append(fc / pc)
+def pair_line(k, f, p):
+    (fw, fc, fa), (pw, pc, pa) = f, p
     print(f"pair {k}: fastai {fw:6.1f} s (cpu {fc:6.1f}, val AUC {fa:.3f}) | plain {pw:6.1f} s (cpu {pc:6.1f}, val AUC {pa:.3f}) "
           f"| ratio {fw / pw:.3f} (cpu {fc / pc:.3f})", flush=True)
-print(f"median CPU-time ratio fastai/plain: {statistics.median(cratios):.2f}")
-print(f"median time ratio fastai/plain: {statistics.median(ratios):.2f}")
+done = {}
+def side(name, fn):   # a pair's line is printed when its second run ends
+    def f(k):
+        done.setdefault(k, {})[name] = r = fn(k)
+        if len(done[k]) == 2: pair_line(k, done[k]['fastai'], done[k]['plain'])
+        return r
+    return f
+fa_res, pl_res = alternate(side('fastai', run_fastai), side('plain', run_plain), args.pairs)   # fastai first in even pairs
+ratios_, cratios = ratios([r[0] for r in fa_res], [r[0] for r in pl_res]), ratios([r[1] for r in fa_res], [r[1] for r in pl_res])
+print(f"median CPU-time ratio fastai/plain: {median(cratios):.2f}")
+print(f"median time ratio fastai/plain: {median(ratios_):.2f}")

@@ -1,6 +1,6 @@
 """Issue 13: choose the folder crop of `chest_xray_best` on validation only, with the criterion declared before the first training.
 
-    PNEUMO_DATA=../shared/data python benchmarks/crop_choice.py [--crops 1.0 0.9 0.8 0.7] [--data ../shared/data/chest_xray_64]
+    PNEUMO_DATA=../shared/data python benchmarks/crop_choice/crop_choice.py [--crops 1.0 0.9 0.8 0.7] [--data ../shared/data/chest_xray_64]
 
 Why: trained on PneumoniaMNIST's files (MedMNIST's centre crop of the same X-rays) the package's recipe calls far fewer NORMAL
 test images PNEUMONIA than trained on the squished, uncropped folder images. `crop` (pneumo_nb.data.raw_preprocessing) keeps the
@@ -12,14 +12,14 @@ How it chooses (written to declared.json before anything trains, and never chang
 - the criterion is the project's declared search criterion, shift_nll (`pneumo_nb.search.DEFAULT_CRITERION`): the NLL on the
   shift-perturbed copies of each candidate's own validation images; lower is better; the lowest wins (ties: the larger crop);
 - `search_data` reads the training and validation splits only: no test image is read, predicted or scored here.
-Each candidate's result goes to benchmarks/research/search/crop64/crop_<c>.json (kept, so a rerun resumes); the choice to
-choice.json. The chosen crop then enters the preset; its test numbers come from benchmarks/chest_xray_seeds.py afterwards.
+Each candidate's result goes to benchmarks/crop_choice/crop64/crop_<c>.json (kept, so a rerun resumes); the choice to
+choice.json. The chosen crop then enters the preset; its test numbers come from benchmarks/seeds/train_seeds.py afterwards.
 """
 import argparse, json, datetime, time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-OUT = HERE/'research'/'search'/'crop64'
+OUT = HERE/'crop64'
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

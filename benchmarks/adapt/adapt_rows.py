@@ -1,9 +1,9 @@
 """Issue 23 part 2: transductive rows (BatchNorm statistics and/or class prior adapted to the unlabeled test images) beside
 the inductive row, for the shipped reference models and the three Kaggle 64 px seed runs.
 
-    PNEUMO_DATA=../shared/data python benchmarks/adapt_rows.py [--models pneumoniamnist-28 chest-xray-64 ...] [--threads 2]
+    PNEUMO_DATA=../shared/data python benchmarks/adapt/adapt_rows.py [--models pneumoniamnist-28 chest-xray-64 ...] [--threads 2]
 
-The seed runs' weights are not committed (benchmarks/results keeps their records, splits and predictions); they are
+The seed runs' weights are not committed (benchmarks/seeds/chest_xray_v1_64px keeps their records, splits and predictions); they are
 retrained first, deterministically, with the recorded commands into benchmarks/out/adapt/runs/seed{S}:
 
     pneumo_train --dataset folder --data ../shared/data/chest_xray_64 --size 64 --preset chest_xray_best --seed S \
@@ -19,7 +19,7 @@ benchmarks/out/adapt/<model>/<mode>/ (ignored by git, not committed; the shipped
 modified; the inductive row of a retrained seed run is recorded in that copy's own ledger).
 Every row but `inductive` is TRANSDUCTIVE: unlabeled target (test) images used. Nothing here chooses anything: the
 threshold is each run's own, chosen on its validation split at training time.
-The summary goes to benchmarks/results/adapt_rows.md and adapt_rows.json.
+The summary goes to benchmarks/adapt/NAME.md and NAME.json.
 """
 import argparse, json, time, datetime
 from pathlib import Path
@@ -27,7 +27,7 @@ import numpy as np, pandas as pd
 
 HERE = Path(__file__).resolve().parent
 MODES = (None, 'bn', 'prior', 'bn+prior')
-SEEDS = [f'chest_xray_best_64px/seed{s}' for s in (0, 1, 2)]
+SEEDS = [f'chest_xray_v1_64px/seed{s}' for s in (0, 1, 2)]
 COLS = [('test', 'auc', 'AUC'), ('test', 'accuracy', 'ACC@0.5'), ('test', 'sensitivity', 'sens@0.5'), ('test', 'specificity', 'spec@0.5'),
         ('test_at_threshold', 'accuracy', 'ACC@thr'), ('test_at_threshold', 'sensitivity', 'sens@thr'),
         ('test_at_threshold', 'specificity', 'spec@thr')]
@@ -36,9 +36,9 @@ LABEL = 'transductive: unlabeled target images used'
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--models', nargs='+', default=['pneumoniamnist-28', 'chest-xray-64'] + SEEDS,
-                    help='reference model names, or run folders under benchmarks/results')
+                    help='reference model names, or run folders under benchmarks/seeds')
     ap.add_argument('--threads', type=int, default=2); ap.add_argument('--n_boot', type=int, default=1000)
-    ap.add_argument('--name', default='adapt_rows', help='output name under benchmarks/results/ (.md and .json)')
+    ap.add_argument('--name', default='references_and_chest_xray_v1', help='output name under benchmarks/adapt/ (.md and .json)')
     ap.add_argument('--redo', action='store_true', help='evaluate again even where the evaluation folder exists (test is read again)')
     a = ap.parse_args()
     import torch; torch.set_num_threads(a.threads)
@@ -48,16 +48,16 @@ def main():
           f'{LABEL}.')
     rows, missing = [], []
     for name in a.models:
-        run, same = name if name in REFERENCES else HERE/'results'/name, None
+        run, same = name if name in REFERENCES else HERE.parent/'seeds'/name, None
         if name in SEEDS:   # the retrained copy, checked against the committed predictions
-            run = HERE/'out'/'adapt'/'runs'/Path(name).name
+            run = HERE.parent/'out'/'adapt'/'runs'/Path(name).name
             if not (run/'model.pth').is_file():
                 print(f'{run} has no model.pth: retrain it first (see the docstring); its rows are left out'); missing.append(name); continue
-            a_, b_ = (pd.read_csv(f/'predictions.csv') for f in (run, HERE/'results'/name))
+            a_, b_ = (pd.read_csv(f/'predictions.csv') for f in (run, HERE.parent/'seeds'/name))
             same = float(np.abs(a_.prob_pneumonia.values - b_.prob_pneumonia.values).max()) if len(a_) == len(b_) and (a_.item.values == b_.item.values).all() else None
             print(f'{run}: largest difference from the committed {name}/predictions.csv: {same}')
         for mode in MODES:
-            out = HERE/'out'/'adapt'/name.replace('/', '_')/(mode or 'inductive').replace('+', '_')
+            out = HERE.parent/'out'/'adapt'/name.replace('/', '_')/(mode or 'inductive').replace('+', '_')
             t0 = time.perf_counter()
             if a.redo or not (out/'metrics.json').is_file():   # an existing evaluation is reused: its test split was read already
                 evaluate_run(run, out=out, overwrite=True, figures=False, n_boot=a.n_boot, device='cpu', progress='quiet', adapt=mode)
@@ -79,13 +79,13 @@ def main():
     mean = seeds.groupby('adapt', sort=False)[metric_cols + [f'gain_{c}' for c in metric_cols] + ['em_prior']].mean().reset_index()
     mean.insert(0, 'model', f'chest_xray_best 64 px, mean of {plural_seeds(seeds)}')
     mean.insert(1, 'rows', np.where(mean.adapt == 'none', 'inductive', LABEL))
-    out = HERE/'results'
+    out = HERE
     created = datetime.datetime.now().isoformat(timespec='seconds')
     (out/f'{a.name}.json').write_text(json.dumps(dict(
         created=created, note='These rows read test (each read recorded in its evaluation folder\'s ledger, '
         'benchmarks/out/adapt/<model>/<mode>/test_reads.jsonl). Rows with adapt != none are ' + LABEL + '.',
         not_measured=missing, rows=json.loads(df.to_json(orient='records')), mean_of_seeds=json.loads(mean.to_json(orient='records'))), indent=1))
-    md = ['# Transductive rows (issue 23 part 2)', '', f'Written by `benchmarks/adapt_rows.py` on {created}.', '',
+    md = ['# Transductive rows (issue 23 part 2)', '', f'Written by `benchmarks/adapt/adapt_rows.py` on {created}.', '',
           '**These rows read test**: each is one `evaluate_run(run, adapt=...)`, scored through `score_test` and recorded in '
           'the ledger of its evaluation folder (`benchmarks/out/adapt/<model>/<mode>/test_reads.jsonl`, not committed). '
           f'Every row whose adapt is not `none` is **{LABEL}** (the 624 test images, without their labels, for the '

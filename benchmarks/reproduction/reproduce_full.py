@@ -4,11 +4,11 @@ balancing by augmentation, 30 epochs): not in CI, each within 90 minutes on a 2-
 Each setup is the `full` entry of `pneumo_nb.reproduce.REPRODUCTIONS`, trained by `reproduce(full=True)` through the run
 pipeline (`train_and_report`): train on the patient-level train split of the Kaggle folders, threshold and kept epoch chosen
 on validation, the 624 test images read once (recorded in each run's test_reads.jsonl). The runs are written to
-benchmarks/research/runs/reproduction_full/<run>_full; the full rows are written to
-benchmarks/results/reproduction_full.csv and appended as their own section to benchmarks/results/reproduction.md,
+benchmarks/reproduction/runs/<run>_full; the full rows are written to
+benchmarks/reproduction/reproduction_full.csv and appended as their own section to benchmarks/reproduction/reproduction.md,
 beside the reduced rows (which CI can afford).
 
-    PNEUMO_DATA=../shared/data python benchmarks/reproduce_full.py [--reports 004 000] [--data ../shared/data/chest_xray_224]
+    PNEUMO_DATA=../shared/data python benchmarks/reproduction/reproduce_full.py [--reports 004 000] [--data ../shared/data/chest_xray_224]
 """
 import argparse, time, json
 from pathlib import Path
@@ -20,7 +20,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--reports', nargs='+', default=['004', '000'])
     ap.add_argument('--data', default=None, help='the Kaggle folders at 224 px or more (default: chest_xray_224 in the data folders)')
-    ap.add_argument('--out', default=str(HERE/'research'/'runs'/'reproduction_full'))
+    ap.add_argument('--out', default=str(HERE/'runs'))
     a = ap.parse_args()
     from pneumo_nb.core import find_data
     from pneumo_nb.reproduce import reproduce
@@ -42,10 +42,10 @@ def main():
     from pneumo_nb.reproduce import REPRODUCTIONS
     have = sorted({e['report'] for e in REPRODUCTIONS if 'full' in e and (out/f"{e['run']}_full"/'metrics.json').is_file()})
     df = reproduce(a.out, full=True, reports=have, data=data, progress='quiet')   # reuses the runs: the table of all finished ones
-    res = HERE/'results'
+    res = HERE
     df.to_csv(res/'reproduction_full.csv', index=False)
     md = (res/'reproduction.md').read_text().split(SECTION)[0].rstrip()
-    md += (f"\n\n{SECTION}\n\nThe reports' own resolution and epochs, run by `benchmarks/reproduce_full.py` (not in CI) on this 2-core CPU; "
+    md += (f"\n\n{SECTION}\n\nThe reports' own resolution and epochs, run by `benchmarks/reproduction/reproduce_full.py` (not in CI) on this 2-core CPU; "
            f"trained from scratch, threshold chosen on validation, the test split read once per run.\n\n"
            f"{md_table(df, index=False)}\n\nTraining time per run (wall clock, 2 cores):\n\n{md_table(pd.DataFrame(rows), index=False)}\n")
     gaps = []
@@ -53,7 +53,7 @@ def main():
         if 'full' not in e: continue
         run = out/f"{e['run']}_full"
         if not (run/'metrics.json').is_file():
-            gaps.append(f"- report {e['report']} {e['model']} (full setup): **not run yet** (`python benchmarks/reproduce_full.py --reports {e['report']}`).")
+            gaps.append(f"- report {e['report']} {e['model']} (full setup): **not run yet** (`python benchmarks/reproduction/reproduce_full.py --reports {e['report']}`).")
             continue
         m = json.loads((run/'metrics.json').read_text())
         v, t = m['val'], m['test']

@@ -1,12 +1,12 @@
 """Issue 24: search throughput on this machine, 1 worker process with 2 torch threads against 2 worker processes with 1
 thread each, measured one after the other in one run of this script (same space, same data, same number of trials).
 
-    PNEUMO_DATA=../shared/data python benchmarks/storage_workers.py [--trials 8] [--train_subset 2000] [--space tiny]
+    PNEUMO_DATA=../shared/data python benchmarks/search_workers/search_workers.py [--trials 8] [--train_subset 2000] [--space tiny]
 
 Each set-up runs `pneumo_nb.search.run_search` in a fresh Python process on a fresh SQLite study (the RDB storage with
 heartbeats of `open_storage`), from process start to the last finished trial; trials/hour = finished or pruned trials
 / wall seconds * 3600. The machine is shared, so other load shifts both numbers; the two set-ups run back to back to
-share it. Results: benchmarks/results/storage_workers.json and .md.
+share it. Results: benchmarks/search_workers/search_workers.json and .md.
 """
 import argparse, json, os, subprocess, sys, tempfile, time, datetime, platform
 from pathlib import Path
@@ -44,17 +44,17 @@ def main():
             print(rows[-1], flush=True)
     summary = dict(issue=24, created=datetime.datetime.now().isoformat(timespec='seconds'), cpus=os.cpu_count(),
                    python=platform.python_version(), space=a.space, trials=a.trials, train_subset=a.train_subset,
-                   command=' '.join(['python', 'benchmarks/storage_workers.py', '--trials', str(a.trials), '--train_subset',
+                   command=' '.join(['python', 'benchmarks/search_workers/search_workers.py', '--trials', str(a.trials), '--train_subset',
                                      str(a.train_subset), '--space', a.space]), rows=rows,
                    ratio_2x1_over_1x2=round(rows[1]['trials_per_hour'] / rows[0]['trials_per_hour'], 3))
-    res = HERE/'results'; res.mkdir(exist_ok=True)
-    (res/'storage_workers.json').write_text(json.dumps(summary, indent=1) + '\n')
+    res = HERE
+    (res/'search_workers.json').write_text(json.dumps(summary, indent=1) + '\n')
     md = [f"# Search throughput: 1 worker x 2 threads vs 2 workers x 1 thread ({summary['created']}, {summary['cpus']} CPUs, shared machine)", '',
           f"`{summary['command']}`: space `{a.space}`, {a.trials} trials per set-up on {a.train_subset} training images, fresh SQLite study each.", '',
           '| workers | threads each | trials done | wall s | trials/hour | mean train s per trial |', '|---|---|---|---|---|---|']
     md += [f"| {r['workers']} | {r['threads_per_worker']} | {r['trials_done']} | {r['wall_seconds']} | {r['trials_per_hour']} | {r['mean_train_seconds']} |" for r in rows]
     md += ['', f"2 workers x 1 thread / 1 worker x 2 threads: {summary['ratio_2x1_over_1x2']}x the trials per hour."]
-    (res/'storage_workers.md').write_text('\n'.join(md) + '\n')
+    (res/'search_workers.md').write_text('\n'.join(md) + '\n')
     print('\n'.join(md))
 
 if __name__ == '__main__': main()

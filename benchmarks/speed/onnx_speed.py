@@ -1,6 +1,6 @@
 """PyTorch eager vs onnxruntime: throughput of the same model on the same images with the same batch size.
 
-Usage:  python benchmarks/onnx_speed.py [--archs pneumo_resnet pmnist_cnn] [--bs 256] [--repeats 7] [--threads 1] [--out FILE]
+Usage:  python benchmarks/speed/onnx_speed.py [--archs pneumo_resnet pmnist_cnn] [--bs 256] [--repeats 7] [--threads 1] [--out FILE]
 
 For each registry architecture (untrained weights, eval mode: speed does not depend on them) and the 624 official
 PneumoniaMNIST test images (28 px, uint8):
@@ -9,9 +9,9 @@ PneumoniaMNIST test images (28 px, uint8):
   preprocessing inside the graph), CPU execution provider, `--threads` intra-op threads (PyTorch gets the same).
 Both see the same uint8 arrays and batch size; runs alternate (PyTorch first in even repeats); the ratio
 onnxruntime images/s over PyTorch images/s is taken per repeat and the median printed, with the max abs difference of
-the probabilities. Written to benchmarks/results/onnx_speed.txt.
+the probabilities. Written to benchmarks/speed/onnx_speed.txt. Timing: `timing.py` of this folder.
 """
-import argparse, os, statistics, tempfile, time
+import argparse, os, tempfile
 from pathlib import Path
 import numpy as np, torch
 
@@ -20,7 +20,7 @@ p.add_argument('--archs', nargs='+', default=['pneumo_resnet', 'pmnist_cnn'])
 p.add_argument('--bs', type=int, default=256)
 p.add_argument('--repeats', type=int, default=7)
 p.add_argument('--threads', type=int, default=1)
-p.add_argument('--out', default=str(Path(__file__).parent/'results'/'onnx_speed.txt'))
+p.add_argument('--out', default=str(Path(__file__).parent/'onnx_speed.txt'))
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 
@@ -30,15 +30,13 @@ from pneumo_nb.data import load_pneumoniamnist
 from pneumo_nb.models import get_model
 from pneumo_nb.evaluate import predict_arrays
 from pneumo_nb.export import export_onnx, OnnxModel
+from timing import timed, alternate, ratios, median, per_round, Report
 
-lines = [f"# benchmarks/onnx_speed.py --archs {' '.join(a.archs)} --bs {a.bs} --repeats {a.repeats} --threads {a.threads}",
-         f"# torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, {os.cpu_count()} CPUs visible"]
-def out(s): print(s, flush=True); lines.append(s)
+out = Report(f"# benchmarks/speed/onnx_speed.py --archs {' '.join(a.archs)} --bs {a.bs} --repeats {a.repeats} --threads {a.threads}",
+             f"# torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, {os.cpu_count()} CPUs visible")
 
 x, _ = load_pneumoniamnist('test')
 batch = dict(img_size=28, n_ch=1, mean=[float(x.mean() / 255)], std=[float(x.std() / 255)], tta=None)
-def timed(f):
-    t0 = time.perf_counter(); r = f(); return time.perf_counter() - t0, r
 with tempfile.TemporaryDirectory() as d:
     for arch in a.archs:
         set_seed(0)
@@ -47,15 +45,10 @@ with tempfile.TemporaryDirectory() as d:
         f_pt = lambda: predict_arrays(model, x, batch, bs=a.bs, device='cpu')
         f_ox = lambda: om.predict(x, bs=a.bs)
         _, p_pt = timed(f_pt); _, p_ox = timed(f_ox)   # warm-up
-        tpt, tox = [], []
-        for r in range(a.repeats):
-            if r % 2 == 0: tpt.append(timed(f_pt)[0]); tox.append(timed(f_ox)[0])
-            else: tox.append(timed(f_ox)[0]); tpt.append(timed(f_pt)[0])
-        n, ratios = len(x), [t1 / t2 for t1, t2 in zip(tpt, tox)]
-        out(f"{arch}: {n} images, batch {a.bs}: PyTorch eager {n / statistics.median(tpt):,.0f} images/s, "
-            f"onnxruntime {n / statistics.median(tox):,.0f} images/s, ratio onnxruntime/PyTorch "
-            f"{statistics.median(ratios):.2f} (per repeat {', '.join(f'{r:.2f}' for r in ratios)}); "
+        tpt, tox = alternate(lambda k: timed(f_pt)[0], lambda k: timed(f_ox)[0], a.repeats)
+        n, rs = len(x), ratios(tpt, tox)
+        out(f"{arch}: {n} images, batch {a.bs}: PyTorch eager {n / median(tpt):,.0f} images/s, "
+            f"onnxruntime {n / median(tox):,.0f} images/s, ratio onnxruntime/PyTorch "
+            f"{median(rs):.2f} (per repeat {per_round(rs)}); "
             f"max |p_onnx - p_torch| = {np.abs(p_ox - p_pt).max():.1e}")
-Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-Path(a.out).write_text('\n'.join(lines) + '\n')
-print(f"written to {a.out}")
+out.write(a.out)

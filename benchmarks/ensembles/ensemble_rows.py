@@ -1,14 +1,14 @@
 """Issue 23 part 3: seed ensembles beside their members, from the run folders' stored predictions.
 
-    python benchmarks/ensemble_rows.py                                       # the committed seed runs (below)
-    python benchmarks/ensemble_rows.py --group NAME RUN1 RUN2 RUN3 [--group NAME2 RUN ...] [--out benchmarks/results/NAME]
+    python benchmarks/ensembles/ensemble_rows.py                             # the committed seed runs (below)
+    python benchmarks/ensembles/ensemble_rows.py --group NAME RUN1 RUN2 RUN3 [--group NAME2 RUN ...] [--out benchmarks/ensembles/NAME]
 
 For each group, `pneumo_nb.ensemble.Ensemble` checks that the runs share their preprocessing and validation split (else the
 group is listed with the refusal), averages the members' stored validation probabilities and chooses the ensemble's threshold
 on them with the package's rule; `Ensemble.stored_metrics` then averages the test probabilities each member stored when
 `score_test` scored it (no image is read, no weights are needed) and records that look at the test split in
 OUT_reads/test_reads.jsonl. The members' own rows come from their metrics.json. Writes OUT.md and OUT.json
-(default OUT: benchmarks/results/ensemble_rows). Whether ensembles enter the headline was decided before this ran:
+(default OUT: benchmarks/ensembles/best_28px_and_chest_xray_v1). Whether ensembles enter the headline was decided before this ran:
 benchmarks/research/DECISIONS_issue23.md (they do not).
 """
 import argparse, json, os, datetime
@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
+ROOT = HERE.parent.parent   # the repository
 DEFAULT_GROUPS = {   # every committed group of seed runs of one recipe
-    'PneumoniaMNIST 28 px, best (search_best seeds 0-2)': [f'benchmarks/research/runs/search_best_seed{s}' for s in (0, 1, 2)],
-    'Kaggle folders 64 px, chest_xray_best (seeds 0-2)': [f'benchmarks/results/chest_xray_best_64px/seed{s}' for s in (0, 1, 2)],
-    'Kaggle folders 64 px, chest_xray_best crop 0.8 (seeds 0-2)': [f'benchmarks/results/chest_xray_best_64px_crop0.8/seed{s}' for s in (0, 1, 2)],
-    'Kaggle folders 28 px, chest_xray_best (seeds 0-2)': [f'benchmarks/results/chest_xray_best_28px/seed{s}' for s in (0, 1, 2)],
-    'Kaggle folders 128 px, chest_xray_best (seeds 0-2)': [f'benchmarks/results/chest_xray_best_128px/seed{s}' for s in (0, 1, 2)],
-    'Kaggle folders 28 px, fast (seeds 0-2)': [f'benchmarks/results/fast_28px/seed{s}' for s in (0, 1, 2)],
+    'PneumoniaMNIST 28 px, best (search_best seeds 0-2)': [f'benchmarks/seeds/best_28px/seed{s}' for s in (0, 1, 2)],
+    'Kaggle folders 64 px, chest_xray_best (seeds 0-2)': [f'benchmarks/seeds/chest_xray_v1_64px/seed{s}' for s in (0, 1, 2)],
+    'Kaggle folders 64 px, chest_xray_best crop 0.8 (seeds 0-2)': [f'benchmarks/seeds/chest_xray_v1_64px_crop0.8/seed{s}' for s in (0, 1, 2)],
+    'Kaggle folders 28 px, chest_xray_best (seeds 0-2)': [f'benchmarks/seeds/chest_xray_v1_28px/seed{s}' for s in (0, 1, 2)],
+    'Kaggle folders 128 px, chest_xray_best (seeds 0-2)': [f'benchmarks/seeds/chest_xray_v1_128px/seed{s}' for s in (0, 1, 2)],
+    'Kaggle folders 28 px, fast (seeds 0-2)': [f'benchmarks/seeds/fast_28px/seed{s}' for s in (0, 1, 2)],
 }
 COLS = [('AUC', 'test', 'auc'), ('ACC@0.5', 'test', 'accuracy'), ('sens@0.5', 'test', 'sensitivity'), ('spec@0.5', 'test', 'specificity'),
         ('ACC@thr', 'test_at_threshold', 'accuracy'), ('sens@thr', 'test_at_threshold', 'sensitivity'),
@@ -39,7 +39,7 @@ def group(name:str, runs:list, ledger:Path, n_boot:int) -> dict:
     try: ens = Ensemble(runs)
     except EnsembleError as e: return dict(name=name, runs=runs, refused=str(e))
     members = {r: row(json.loads((Path(r)/'metrics.json').read_text())) for r in runs}
-    m = ens.stored_metrics(ledger, n_boot=n_boot, caller=f'benchmarks/ensemble_rows.py ({name})')
+    m = ens.stored_metrics(ledger, n_boot=n_boot, caller=f'benchmarks/ensembles/ensemble_rows.py ({name})')
     keys = [c for c, _, _ in COLS] + ['threshold', 'val_auc']
     mean = {k: float(np.mean([members[r][k] for r in runs])) for k in keys}
     ci = {c: m['ci95'][part][k] for c, part, k in COLS}
@@ -50,7 +50,7 @@ def group(name:str, runs:list, ledger:Path, n_boot:int) -> dict:
 def markdown(res:list, cmd:str) -> str:
     head = '| model | ' + ' | '.join(c for c, _, _ in COLS) + ' | threshold | val AUC |'
     lines = ['# Seed ensembles beside their members', '',
-             f'`{cmd}` (benchmarks/ensemble_rows.py). Test metrics on the test split; ACC@thr, sens@thr and spec@thr at the '
+             f'`{cmd}` (benchmarks/ensembles/ensemble_rows.py). Test metrics on the test split; ACC@thr, sens@thr and spec@thr at the '
              'threshold chosen on the validation split (each member its own, the ensemble on its averaged validation '
              'probabilities, `pneumo_nb.evaluate.choose_threshold`: max balanced accuracy with validation sensitivity >= 0.95, '
              '* where no threshold reached it and the rule fell back). The ensemble averages the probabilities the members '
@@ -78,7 +78,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--group', nargs='+', action='append', metavar=('NAME', 'RUN'),
                     help='a name and two or more run folders (or reference model names); repeat for more groups')
-    ap.add_argument('--out', default=str(HERE/'results'/'ensemble_rows'), help='OUT.md, OUT.json and OUT_reads/ are written')
+    ap.add_argument('--out', default=str(HERE/'best_28px_and_chest_xray_v1'), help='OUT.md, OUT.json and OUT_reads/ are written')
     ap.add_argument('--n_boot', type=int, default=1000)
     a = ap.parse_args()
     rel = lambda p: str(Path(p).resolve().relative_to(ROOT)) if Path(p).exists() and Path(p).resolve().is_relative_to(ROOT) else \
@@ -87,7 +87,7 @@ def main():
     out = Path(a.out).resolve()
     os.chdir(ROOT)
     res = [group(n, runs, out.parent/f'{out.name}_reads', a.n_boot) for n, runs in groups.items()]
-    cmd = 'python benchmarks/ensemble_rows.py' + ''.join(f" --group '{n}' " + ' '.join(r) for n, r in groups.items()) * bool(a.group)
+    cmd = 'python benchmarks/ensembles/ensemble_rows.py' + ''.join(f" --group '{n}' " + ' '.join(r) for n, r in groups.items()) * bool(a.group)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix('.json').write_text(json.dumps(dict(command=cmd, created=datetime.datetime.now().isoformat(timespec='seconds'),
                                                         n_boot=a.n_boot, groups=res), indent=1))
