@@ -86,3 +86,18 @@ if __name__ == '__main__':
     out = Path(sys.argv[1]); synthetic(out); packages(out); xrays(out)
     for d in sorted(out.rglob('*')):
         if d.is_dir() and not any(x.is_dir() for x in d.iterdir()): print(d.relative_to(out), len(list(d.iterdir())))
+
+def fresh(out:Path):
+    "Second held-out set of non-X-rays (for v2): every image of >= 4 kB shipped with installed software that v1 never scored."
+    import site
+    o = out/'heldout2_software'; o.mkdir(parents=True, exist_ok=True)
+    exts = ('*.png', '*.jpg', '*.jpeg', '*.gif', '*.bmp', '*.tif', '*.tiff')
+    roots = [Path(p) for p in site.getsitepackages()] + [Path('/usr/share/icons'), Path('/usr/share/doc'), Path('/usr/share/pixmaps')]
+    seen = ('skimage/data', 'sample_data', 'sklearn/datasets', 'pydicom/data')
+    n = 0
+    for r in roots:
+        for e in exts:
+            for f in sorted(r.rglob(e)) if r.is_dir() else []:
+                if f.is_file() and f.stat().st_size >= 4096 and not any(s in str(f) for s in seen):
+                    shutil.copy(f, o/f"{n:03d}_{f.name}"); n += 1
+    return n

@@ -244,3 +244,99 @@ def ood_summary(df, limit:int=5) -> str|None:
     names = [Path(p).name for p in df.path[df.ood]][:limit]
     return (f"{n} of {plural(len(df), 'image')} do not look like the chest X-rays this model was trained on; their scores mean "
             f"nothing: {', '.join(names)}" + (f" and {n - limit} more" if n > limit else '') + '.')
+
+# --------------------------------------------------------------------------------------------------------------------
+# v2: several components (stage outputs of the network, mean and spatial std per channel; pixels at 16 px), one
+# Mahalanobis distance each, each with its own threshold by the same declared rule; ood_score = the largest ratio.
+PIXEL_SIDE = 16
+
+def stage_modules(model) -> list:
+    "The last module of each spatial resolution in the network's features module (the whole module when it is not a Sequential)."
+    feats, _ = features_head(model)
+    kids = list(feats.children()) if isinstance(feats, torch.nn.Sequential) else [feats]
+    n_in = getattr(model, 'n_in', 1); s = getattr(model, 'img_size', (64, 64))
+    x, res, was = torch.zeros(1, n_in, *s), [], feats.training
+    feats.eval()
+    with torch.no_grad():
+        for k in kids: x = k(x); res.append(tuple(x.shape[-2:]) if x.ndim == 4 else ('flat',))
+    feats.train(was)
+    return [k for i, k in enumerate(kids) if i == len(kids) - 1 or res[i + 1] != res[i]][-3:]
+
+def _mean_std(o):
+    o = o.float()
+    return torch.cat([o.mean((-2, -1)), o.std((-2, -1))], 1) if o.ndim == 4 else o.flatten(1)
+
+class StageTap:
+    "Records mean and spatial std per channel of the stage outputs of every forward pass (flip-invariant); passes of a batch averaged."
+    def __init__(self, model, n_pass:int=1):
+        self.mods, self.n_pass = stage_modules(model), n_pass
+        self.rows = [[] for _ in self.mods]
+    def __enter__(self):
+        self.hs = [m.register_forward_hook(lambda mod, i, o, j=j: self.rows[j].append(_mean_std(o).cpu())) for j, m in enumerate(self.mods)]
+        return self
+    def __exit__(self, *a):
+        for h in self.hs: h.remove()
+    def features(self) -> dict:
+        k, out = self.n_pass, {}
+        for j, rows in enumerate(self.rows):
+            g = [torch.stack(rows[i:i + k]).mean(0) for i in range(0, len(rows), k)]
+            out[f'stage{j}'] = torch.cat(g).numpy().astype(np.float64) if g else np.zeros((0, 0))
+        return out
+
+def pixel_features(x) -> np.ndarray:
+    "The images as `PIXEL_SIDE` px grey pixels in [0, 1] (area-averaged): what the network sees, before it looks."
+    t = torch.as_tensor(np.asarray(x)).float().div(255.)
+    t = t[:, None] if t.ndim == 3 else t.permute(0, 3, 1, 2).mean(1, keepdim=True)
+    return F.adaptive_avg_pool2d(t, PIXEL_SIDE).flatten(1).numpy().astype(np.float64)
+
+def component_features(model, x, batch:dict, bs:int=256) -> dict:
+    "component -> features `[N, D]` of uint8 images `x`: each stage of the network, and the pixels."
+    was = model.training; model.eval(); dev = next(model.parameters()).device
+    tap = StageTap(model)
+    try:
+        with tap, torch.inference_mode():
+            for i in range(0, len(x), bs): model(to_model_input(x[i:i + bs], batch).to(dev))
+    finally: model.train(was)
+    return {**tap.features(), 'pixels': pixel_features(x)}
+
+class MultiDetector:
+    "One `OODDetector` per component; `score` = the largest of their scores (distance / own threshold)."
+    def __init__(self, parts:dict, info:dict): self.parts, self.info = parts, dict(info)
+    def scores(self, feats:dict) -> dict: return {k: d.score(feats[k]) for k, d in self.parts.items()}
+    def score(self, feats:dict) -> np.ndarray: return np.max(np.stack(list(self.scores(feats).values())), 0)
+    def save(self, path) -> Path:
+        path = Path(path); arr = {}
+        for k, d in self.parts.items(): arr.update({f'{k}.means': d.means, f'{k}.precision': d.precision, f'{k}.threshold': np.float64(d.threshold)})
+        info = dict(self.info, format=OOD_FORMAT, components={k: d.info for k, d in self.parts.items()})
+        with atomic_write(path) as tmp:
+            with open(tmp, 'wb') as fh: np.savez(fh, info=np.array(json.dumps(info)), **arr)
+        return path
+    @classmethod
+    def load(cls, path):
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                info = json.loads(str(z['info']))
+                parts = {k: OODDetector(z[f'{k}.means'], z[f'{k}.precision'], float(z[f'{k}.threshold']), v) for k, v in info['components'].items()}
+        except (OSError, KeyError, ValueError) as e:
+            raise CheckpointError(f"{path} is not a pneumo_nb out-of-distribution detector ({type(e).__name__}); fit it again.") from None
+        return cls(parts, {k: v for k, v in info.items() if k != 'components'})
+
+def fit_multi(model, batch:dict, x_train, y_train, x_val, side:int|None=None, q:float=QUANTILE, margin:float=MARGIN, described:str='') -> tuple:
+    "Fit every component on training images, each threshold by the declared rule: `(MultiDetector, {set: combined score})`."
+    side = side or x_train.shape[1]
+    ft, fv = component_features(model, x_train, batch), component_features(model, x_val, batch)
+    fs = {k: component_features(model, shifted(x_val, k, side), batch) for k in declared_shifts(side)}
+    parts = {}
+    for c in ft:
+        means, prec, shrink = fit_gaussian(ft[c], y_train)
+        det = OODDetector(means, prec, 1.0, {})
+        t, qs = choose_threshold(det.distance(fv[c]), {k: det.distance(v[c]) for k, v in fs.items()}, q, margin)
+        det.threshold, det.info = t, dict(n_features=int(ft[c].shape[1]), shrinkage=shrink, quantiles=qs)
+        parts[c] = det
+    m = MultiDetector(parts, dict(components_rule='ood_score = the largest distance/threshold over the components',
+                                  rule=f"each threshold = {margin} x the largest {q:.0%} quantile of validation distances and of each "
+                                  f"shifted validation copy ({', '.join(fs)})", side=int(side), n_train=int(len(x_train)),
+                                  n_valid=int(len(x_val)), fitted_on=described))
+    d = {'train': m.score(ft), 'valid': m.score(fv), **{f'valid+{k}': m.score(v) for k, v in fs.items()}}
+    return m, d
