@@ -152,7 +152,7 @@ def shifted(x:np.ndarray, name:str, side:int|None=None) -> np.ndarray:
 def _pool(o): return o.float().mean((-2, -1)) if o.ndim == 4 else o.float().flatten(1)
 
 def pooled_features(model, x, batch:dict, bs:int=256) -> np.ndarray:
-    "Penultimate features `[N, D]` of uint8 images `x`: the run's features module, globally average-pooled (flip-invariant)."
+    "Penultimate features `[N, D]` of uint8 images `x`: the run's features module, globally average-pooled."
     feats, _ = features_head(model)
     was = model.training; model.eval(); out = []
     dev = next(model.parameters()).device
@@ -171,8 +171,8 @@ class FeatureTap:
         return self
     def __exit__(self, *a): self.h.remove()
     def features(self) -> np.ndarray:
-        "`[N, D]`: the passes of each batch averaged (global average pooling makes a flipped pass give the same features)."
-        k = self.n_pass; g = [torch.stack(self.rows[i:i + k]).mean(0) for i in range(0, len(self.rows), k)]
+        "`[N, D]`: the identity pass of each batch (the first of its `n_pass` passes)."
+        g = self.rows[::self.n_pass]
         return torch.cat(g).numpy().astype(np.float64) if g else np.zeros((0, 0))
 
 class OODDetector:
@@ -182,7 +182,7 @@ class OODDetector:
     def distance(self, f) -> np.ndarray:
         "Mahalanobis distance of features `[N, D]` to the nearest class mean."
         f = np.asarray(f, np.float64)
-        d = np.stack([np.einsum('nd,de,ne->n', f - m, self.precision, f - m) for m in self.means], 1)
+        d = np.stack([(((f - m) @ self.precision) * (f - m)).sum(1) for m in self.means], 1)
         return np.sqrt(np.maximum(d.min(1), 0))
     def score(self, f) -> np.ndarray: return self.distance(f) / self.threshold
     def save(self, path) -> Path:
@@ -263,23 +263,26 @@ def stage_modules(model) -> list:
     return [k for i, k in enumerate(kids) if i == len(kids) - 1 or res[i + 1] != res[i]][-3:]
 
 def _mean_std(o):
-    o = o.float()
-    return torch.cat([o.mean((-2, -1)), o.std((-2, -1))], 1) if o.ndim == 4 else o.flatten(1)
+    if o.ndim != 4: return o.float().flatten(1)
+    v, m = torch.var_mean(o.float().flatten(2), -1)
+    return torch.cat([m, v.clamp_min(0).sqrt()], 1)
 
 class StageTap:
-    "Records mean and spatial std per channel of the stage outputs of every forward pass (flip-invariant); passes of a batch averaged."
+    "Records mean and spatial std per channel of the stage outputs of the identity pass of each batch (`n_pass`: passes per batch, TTA included)."
     def __init__(self, model, n_pass:int=1):
         self.mods, self.n_pass = stage_modules(model), n_pass
-        self.rows = [[] for _ in self.mods]
+        self.rows, self.calls = [[] for _ in self.mods], [0] * len(self.mods)
+    def _hook(self, j, o):
+        if self.calls[j] % self.n_pass == 0: self.rows[j].append(_mean_std(o).cpu())   # the identity pass only
+        self.calls[j] += 1
     def __enter__(self):
-        self.hs = [m.register_forward_hook(lambda mod, i, o, j=j: self.rows[j].append(_mean_std(o).cpu())) for j, m in enumerate(self.mods)]
+        self.hs = [m.register_forward_hook(lambda mod, i, o, j=j: self._hook(j, o)) for j, m in enumerate(self.mods)]
         return self
     def __exit__(self, *a):
         for h in self.hs: h.remove()
     def features(self) -> dict:
-        k, out = self.n_pass, {}
-        for j, rows in enumerate(self.rows):
-            g = [torch.stack(rows[i:i + k]).mean(0) for i in range(0, len(rows), k)]
+        out = {}
+        for j, g in enumerate(self.rows):   # the identity pass of each batch (tta_batch_probs runs it first)
             out[f'stage{j}'] = torch.cat(g).numpy().astype(np.float64) if g else np.zeros((0, 0))
         return out
 
@@ -340,3 +343,47 @@ def fit_multi(model, batch:dict, x_train, y_train, x_val, side:int|None=None, q:
                                   n_valid=int(len(x_val)), fitted_on=described))
     d = {'train': m.score(ft), 'valid': m.score(fv), **{f'valid+{k}': m.score(v) for k, v in fs.items()}}
     return m, d
+
+# --------------------------------------------------------------------------------------------------------------------
+# Wiring drafts for phase 2 (runfolder / runs): fit for a run, read a run's detector, score with the forward passes
+# predict_arrays already does. (`load_run`, `recorded_data`, `run_data`, `write_json` come from higher modules: these
+# functions move to 22_runs, or take the arrays as arguments, when the refactor lands.)
+NO_DETECTOR = ("{where} has no out-of-distribution detector ({file}), so its images are scored without an ood flag; add one "
+               "from the run's recorded training split with: python -c \"from pneumo_nb.ood import add_detector; add_detector('{run}')\"")
+
+def add_detector(run, # a run folder (or a reference model's name, writing into `dest`)
+                 dest=None # folder to write ood.npz into (default: the run folder)
+                ) -> Path:
+    "Fit the run's detector on its recorded training split (threshold from its validation split), write `ood.npz` atomically and record it in run.json."
+    from pneumo_nb.runs import load_run, recorded_data, write_json, sha256, RUN_FILES
+    from pneumo_nb.data import run_data
+    r = load_run(run); src = r.record['source']
+    d = run_data(src['dataset'], recorded_data(src), r.record['config']['size'], raw=r.raw, split=r.split, splits=('train', 'valid'))
+    (xt, yt), (xv, _) = d.xy('train'), d.xy('valid')
+    det, _ = fit_multi(r.model, r.batch, np.asarray(xt), np.asarray(yt), np.asarray(xv), side=r.raw['size'],
+                       described=f"{len(xt)} training and {len(xv)} validation images of the run's recorded split")
+    folder = Path(dest) if dest is not None else r.path
+    f = det.save(folder/OOD_FILE)
+    rec = dict(r.record, ood=dict(file=OOD_FILE, sha256=sha256(f), rule=det.info['rule'], components=list(det.parts)))
+    write_json(folder/RUN_FILES['record'], rec)
+    return f
+
+def run_detector(path) -> MultiDetector|None:
+    "The detector stored in a run folder (None when the folder predates it)."
+    f = Path(path)/OOD_FILE
+    return MultiDetector.load(f) if f.is_file() else None
+
+def predict_with_ood(model, # a run's network (or an ensemble's), as `predict_arrays` takes it
+                     x, batch:dict, # uint8 images and the batch preprocessing
+                     detectors:list, # [(network whose stages are tapped, its batch preprocessing, MultiDetector)]: one per run, several for an ensemble
+                     bs:int=64, device=None) -> tuple:
+    "`(probabilities, ood_score)`: one `predict_arrays` call; the stage features are tapped from its identity passes (no extra pass)."
+    from pneumo_nb.evaluate import predict_arrays, TTA
+    taps = [StageTap(m, 1 + len(TTA[b.get('tta')])) for m, b, _ in detectors]
+    import contextlib
+    with contextlib.ExitStack() as st:
+        for t in taps: st.enter_context(t)
+        p = predict_arrays(model, x, batch, bs=bs, device=device)
+    pix = pixel_features(x)
+    s = np.max(np.stack([d.score({**t.features(), 'pixels': pix}) for t, (_, _, d) in zip(taps, detectors)]), 0)
+    return p, s
