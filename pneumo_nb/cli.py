@@ -98,16 +98,20 @@ def pneumo_predict(paths:Param("image files or folders", str, nargs='+'), # imag
                    bs:int=64, # images per batch
                    quiet:bool=False, # print nothing but errors (and the CSV when --csv is not given)
                    device:str=None, # cpu, cuda or mps
-                   adapt:str=None # transductive, declared in the CSV: bn, prior or bn+prior adapted to these images (>= 32; run folders only)
+                   adapt:str=None, # transductive, declared in the CSV: bn, prior or bn+prior adapted to these images (>= 32; run folders only)
+                   drop_ood:bool=False # leave out the images that do not look like the model's training X-rays (ood = True)
                   ):
-    "Score chest X-ray files with a trained run or an exported ONNX model: path, prob_pneumonia, label; optional heatmaps."
+    "Score chest X-ray files with a trained run or an exported ONNX model: path, prob_pneumonia, label, ood_score, ood; optional heatmaps."
     with cli_errors(pneumo_predict):
         model = _runs(model)
         if not model: raise UsageError("pneumo_predict needs --model RUN_DIR (a folder written by pneumo_train), --model pneumoniamnist-28 (a reference model: pneumoniamnist-28, chest-xray-64) or --model model.onnx.")
         mode = 'quiet' if quiet or (csv is None and is_cli(pneumo_predict)) else 'auto'
         from pneumo_nb.runs import predict_files
-        df = predict_files(model if len(model) > 1 else model[0], paths, csv=csv, heatmaps=heatmaps, method=method, bs=bs, device=device, progress=mode, adapt=adapt)
-        if csv is None and is_cli(pneumo_predict): print(df.to_csv(index=False), end='')
+        df = predict_files(model if len(model) > 1 else model[0], paths, csv=csv, heatmaps=heatmaps, method=method, bs=bs, device=device, progress=mode, adapt=adapt, drop_ood=drop_ood)
+        if csv is None and is_cli(pneumo_predict):
+            print(df.to_csv(index=False), end='')
+            for k in ('ood_note', 'ood_summary'):   # the CSV goes to stdout: these lines to stderr, unless --quiet
+                if df.attrs.get(k) and not quiet: print(df.attrs[k], file=sys.stderr)
         if csv is not None or not is_cli(pneumo_predict): say(DISCLAIMER, mode=console_mode(quiet))
         return df if not is_cli(pneumo_predict) else None
 

@@ -19,7 +19,8 @@ from .decode import read_files, image_files
 
 # %% ../nbs/18_runfolder.ipynb #1d0b686b
 RUN_FILES = dict(record='run.json', split='split.csv', weights='model.pth', predictions='predictions.csv',
-                 metrics='metrics.json', history='history.csv', report='report.md', ledger='test_reads.jsonl')
+                 metrics='metrics.json', history='history.csv', report='report.md', ledger='test_reads.jsonl',
+                 ood='ood.npz')   # the out-of-distribution detector (`pneumo_nb.ood`); runs from before it have none
 FIG_DPI = 72  # run folders stay small: each figure is a few tens of kB
 
 def jsonable(o):

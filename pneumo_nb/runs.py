@@ -16,7 +16,8 @@ from .runfolder import Scorer
 from .ensemble import Ensemble
 
 # %% auto #0
-__all__ = ['train_and_report', 'load_run', 'evaluate_run', 'explain_run', 'load_scorer', 'predict_files', 'export_run']
+__all__ = ['ADD_OOD', 'train_and_report', 'load_run', 'evaluate_run', 'explain_run', 'load_scorer', 'add_ood', 'predict_files',
+           'export_run']
 
 # %% ../nbs/22_runs.ipynb #8540ad2f
 from .core import *
@@ -34,6 +35,15 @@ def _record(cfg, preset, data, learn, threshold, split_hash, model, n_boot) -> d
                 train_seconds=learn.train_seconds, epochs_run=len(learn.history), n_train_images=learn.n_train,
                 versions=versions(), created=datetime.datetime.now().isoformat(timespec='seconds'), disclaimer=DISCLAIMER)
 
+def _fit_ood(folder, model, batch, data) -> dict:
+    "Fit a run's out-of-distribution detector on its training split (threshold from validation), write it atomically; its record."
+    from pneumo_nb.ood import fit_detector, OOD_FILE
+    (xt, yt), (xv, _) = data.xy('train'), data.xy('valid')
+    det, _ = fit_detector(model, batch, np.asarray(xt), np.asarray(yt), np.asarray(xv), side=data.raw['size'],
+                          described=f"{len(xt)} training and {len(xv)} validation images of the run's recorded split")
+    f = det.save(Path(folder)/OOD_FILE)
+    return dict(file=OOD_FILE, sha256=sha256(f), rule=det.info['rule'], components=list(det.parts))
+
 def train_and_report(preset='default', # a preset name of `pneumo_nb.train.PRESETS` or a configuration dict
                      out=None, # run folder; None: runs/<timestamp>
                      overwrite:bool=False, # replace an existing run folder
@@ -41,6 +51,7 @@ def train_and_report(preset='default', # a preset name of `pneumo_nb.train.PRESE
                      n_boot:int=1000, # bootstrap resamples of the 95% intervals
                      figures:bool=True, # write the PNG figures
                      device=None, # None: `default_device()`
+                     ood:bool=True, # fit the out-of-distribution detector (`pneumo_nb.ood`) and store it in the run folder
                      **overrides # configuration keys (`pneumo_nb.train.DEFAULT_CONFIG`): dataset, data, size, arch, epochs, seed...
                     ) -> Path:
     "Read the data once, train, choose the threshold on validation, score test once, and write a complete run folder atomically."
@@ -67,6 +78,7 @@ def train_and_report(preset='default', # a preset name of `pneumo_nb.train.PRESE
         metrics = run_metrics(yv, p_val, ys, p_test, n_boot=n_boot)   # the threshold is chosen here, on validation
         threshold = metrics['threshold']
         rec = _record(cfg, preset, data, learn, threshold, split_hash, model, n_boot)
+        if ood: rec['ood'] = _fit_ood(tmp, model, learn.preprocessing, data)
         with atomic_write(tmp/RUN_FILES['weights']) as f: torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, f)
         _predictions(data, {'valid': p_val, 'test': p_test}).to_csv(tmp/RUN_FILES['predictions'], index=False)
         hist = pd.DataFrame(learn.history); hist.to_csv(tmp/RUN_FILES['history'], index=False)
@@ -221,6 +233,35 @@ def load_scorer(model # a run folder, a reference model's name, `model.onnx`, a 
     r = load_run(p)
     return r.model, r.raw, r.batch, r.threshold, 'torch'
 
+ADD_OOD = ("{run} has no out-of-distribution detector ({file}; runs trained before it have none): ood_score is empty and only "
+           "the DICOM-modality and colour checks flag images. Add it from the run's recorded training split: "
+           "python -c \"from pneumo_nb.runs import add_ood; add_ood('{run}')\"")
+
+def add_ood(run, # a run folder (a shipped reference model: give `dest`)
+            dest=None # folder to write ood.npz and the updated run.json into (default: the run folder)
+           ) -> Path:
+    "Fit the out-of-distribution detector of an existing run from its recorded split, store it atomically and record it in run.json; the file."
+    from pneumo_nb.ood import OOD_FILE
+    r = load_run(run); src = r.record['source']
+    if dest is None and r.reference is not None: raise UsageError(f"{r.reference} is a shipped reference model: pass dest= (tools/build_references.py --ood does).")
+    d = run_data(src['dataset'], recorded_data(src), r.record['config']['size'], raw=r.raw, split=r.split, splits=('train', 'valid'))
+    folder = Path(dest) if dest is not None else r.path
+    rec = dict(r.record, ood=_fit_ood(folder, r.model, r.batch, d))
+    write_json(folder/RUN_FILES['record'], rec)
+    return folder/OOD_FILE
+
+def _ood_detectors(model, scorer, kind) -> tuple:
+    "`([(network, batch, MultiDetector)], note)`: what scores a scorer's images for `pneumo_nb.ood.predict_with_ood`; the note says what is missing."
+    from pneumo_nb.ood import MultiDetector, OOD_FILE
+    if kind == 'onnx':
+        f = scorer.path.parent/OOD_FILE
+        return ([(None, None, MultiDetector.load(f))], None) if f.is_file() else ([], ADD_OOD.format(run=scorer.path.parent, file=OOD_FILE))
+    runs = [load_run(m) for m in (model if isinstance(model, (list, tuple)) else [model])]
+    nets = list(scorer.members) if kind == 'ensemble' else [scorer]
+    missing = [r for r in runs if not (r.path/OOD_FILE).is_file()]
+    if missing: return [], ADD_OOD.format(run=missing[0].label, file=OOD_FILE)
+    return [(n, r.batch, MultiDetector.load(r.path/OOD_FILE)) for n, r in zip(nets, runs)], None
+
 def predict_files(model, # a run folder, a reference model's name, an exported ONNX model or a list of runs (see `load_scorer`)
                   paths, # image files and/or folders
                   csv=None, # write the predictions to this CSV
@@ -229,9 +270,10 @@ def predict_files(model, # a run folder, a reference model's name, an exported O
                   bs:int=64, # images per batch
                   n_workers:int=2, # threads decoding images
                   device=None, progress:str='auto',
-                  adapt:str|None=None # transductive: 'bn', 'prior' or 'bn+prior' adapted to these images (>= 32; run folders only)
+                  adapt:str|None=None, # transductive: 'bn', 'prior' or 'bn+prior' adapted to these images (>= 32; run folders only)
+                  drop_ood:bool=False # leave the images flagged as out of distribution out of the table and the CSV
                  ) -> pd.DataFrame:
-    "Score image files: a table of path, prob_pneumonia, label (at the run's validation threshold); skipped files in `attrs`."
+    "Score image files: path, prob_pneumonia, label (at the run's validation threshold), ood_score, ood, ood_reason; skipped files in `attrs`."
     mode = console_mode() if progress == 'auto' else progress
     scorer, raw, batch, thr, kind = load_scorer(model)
     files, notes = image_files(paths)
@@ -241,6 +283,8 @@ def predict_files(model, # a run folder, a reference model's name, an exported O
     if adapt_mode(adapt) and (kind != 'torch' or heatmaps is not None):
         raise UsageError("--adapt needs one run folder (not an ONNX model or an ensemble) and no --heatmaps (they would explain the unadapted model).")
     if adapt: bs = len(files)   # the images are adapted to as one set
+    from pneumo_nb.ood import read_files_checked, predict_with_ood, component_features, pixel_features, ood_summary
+    dets, ood_note = _ood_detectors(model, scorer, kind)
     rows, skipped, used, t0 = [], list(notes), set(), time.perf_counter()
     if heatmaps is not None:
         from pneumo_nb.heatmaps import get_heatmaps, save_heatmap
@@ -249,12 +293,20 @@ def predict_files(model, # a run folder, a reference model's name, an exported O
         disp = {**raw, 'size': max(224, raw['size'])}
     if kind != 'onnx': from pneumo_nb.inference import predict_arrays
     for i in range(0, len(files), bs):
-        x, ok, sk = read_files(files[i:i + bs], raw, n_workers)
+        x, ok, sk, why = read_files_checked(files[i:i + bs], raw, n_workers)
         skipped += sk
         if not ok: continue
-        if adapt: p, ad = adapt_probs(load_run(model), x, adapt, device=device)
-        else: p = scorer.predict(x) if kind == 'onnx' else predict_arrays(scorer, x, batch, bs=bs, device=device)
-        rows += [(f, float(q)) for f, q in zip(ok, p)]
+        s = np.full(len(x), np.nan)
+        if adapt:
+            p, ad = adapt_probs(load_run(model), x, adapt, device=device)
+            if dets: s = dets[0][2].score(component_features(dets[0][0], x, dets[0][1]))   # the unadapted network's features
+        elif kind == 'onnx':
+            p = scorer.predict(x)
+            if dets: s = dets[0][2].parts['pixels'].score(pixel_features(x))   # an ONNX model: the pixel component only
+        elif dets: p, s = predict_with_ood(scorer, x, batch, dets, bs=bs, device=device)
+        else: p = predict_arrays(scorer, x, batch, bs=bs, device=device)
+        rows += [(f, float(q), float(v), w is not None or bool(v > 1), w or ('not like the training X-rays' if v > 1 else ''))
+                 for f, q, v, w in zip(ok, p, s, why)]
         if heatmaps is not None:
             xd, _, _ = read_files(ok, disp, n_workers)
             heats = get_heatmaps(scorer, [(to_model_input(x, batch),)], method=method, target=1, progress=False)[0]  # explains PNEUMONIA
@@ -264,14 +316,19 @@ def predict_files(model, # a run folder, a reference model's name, an exported O
     if not rows:
         raise CorruptDataError(f"None of the {plural(len(files), 'input file')} could be read as an X-ray, e.g.:\n  " +
                                "\n  ".join(e for _, e in skipped[:5]))
-    df = pd.DataFrame(rows, columns=['path', 'prob_pneumonia'])
-    df['label'] = np.where(df.prob_pneumonia >= thr, CLASSES[1], CLASSES[0])
+    df = pd.DataFrame(rows, columns=['path', 'prob_pneumonia', 'ood_score', 'ood', 'ood_reason'])
+    df.insert(2, 'label', np.where(df.prob_pneumonia >= thr, CLASSES[1], CLASSES[0]))
+    summary = ood_summary(df.path, df.ood)
+    if drop_ood: df = df[~df.ood].reset_index(drop=True)
     if adapt: df['transductive'] = f'{TRANSDUCTIVE} (adapt={adapt})'
-    df.attrs.update(skipped=skipped, threshold=thr, seconds=dt, images_per_s=len(df) / dt, **({'adapted': ad} if adapt else {}))
+    df.attrs.update(skipped=skipped, threshold=thr, seconds=dt, images_per_s=len(rows) / dt, ood_summary=summary, ood_note=ood_note,
+                    **({'adapted': ad} if adapt else {}))
     if csv is not None:
         with atomic_write(csv) as tmp: df.to_csv(tmp, index=False)
-    say(f"{plural(len(df), 'image')} scored in {dt:.1f} s ({len(df) / dt:.0f} images/s); label = PNEUMONIA when "
+    say(f"{plural(len(rows), 'image')} scored in {dt:.1f} s ({len(rows) / dt:.0f} images/s); label = PNEUMONIA when "
         f"prob_pneumonia >= {thr:.2f} (threshold chosen on validation)." + (f" Transductive: {TRANSDUCTIVE} (adapt={adapt})." if adapt else ''), mode=mode)
+    if ood_note: say(ood_note, mode=mode)
+    if summary: say(summary + (' Left out of the table (drop_ood).' if drop_ood else ''), mode=mode)
     if skipped:
         say(f"Skipped {plural(len(skipped), 'input')}:\n  " + "\n  ".join(e for _, e in skipped[:20]) +
             (f"\n  ... and {len(skipped) - 20} more" if len(skipped) > 20 else ''), mode=mode)
@@ -286,6 +343,9 @@ def export_run(run, # a run folder or a reference model's name; a list of runs: 
     r = load_run(run)
     dest = Path(dest) if dest is not None else r.home if r.home is not None else Path('runs')/f'{r.label}-onnx'
     path = export_onnx(r.model, r.batch, dest, raw=r.raw)
+    from pneumo_nb.ood import OOD_FILE
+    import shutil
+    if r.n_models == 1 and (r.path/OOD_FILE).is_file(): shutil.copyfile(r.path/OOD_FILE, path.parent/OOD_FILE)
     js = path.parent/'onnx_preprocessing.json'
     info = read_json(js, 'an exported model folder')
     write_json(js, dict(info, threshold=r.threshold, threshold_rule=r.metrics.get('threshold_rule'),
@@ -293,7 +353,7 @@ def export_run(run, # a run folder or a reference model's name; a list of runs: 
                         disclaimer=DISCLAIMER))
     return path
 
-# %% ../nbs/22_runs.ipynb #3a2c67d8
+# %% ../nbs/22_runs.ipynb #4fdba50f
 from .runfolder import *
 from .report import *
 from .references import *

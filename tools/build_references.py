@@ -1,6 +1,7 @@
 """Build the reference models that ship inside the package (`pneumo_nb/reference/<name>/`), exactly as they ship.
 
     python tools/build_references.py [--data ../shared/data] [--names pneumoniamnist-28 chest-xray-64] [--retrain]
+    python tools/build_references.py --ood [--names ...]   # only add the out-of-distribution detector to the shipped folders
 
 For each name of `pneumo_nb.runs.REFERENCES`:
 1. train it with its `pneumo_train` command (one CPU thread, `OMP_NUM_THREADS=1`) into `benchmarks/out/reference/<name>/`, a full run
@@ -13,13 +14,15 @@ For each name of `pneumo_nb.runs.REFERENCES`:
    figures) into `pneumo_nb/reference/<name>/`, atomically, with a portable record: the data source is the dataset, its folder relative
    to the data root and its checksum, never a folder of this machine; the weights' SHA-256, the command, the package version and the
    commit are added under `reference`;
+   and the out-of-distribution detector `ood.npz` (`pneumo_nb.runs.add_ood` fits it on the run's recorded split when the run
+   predates it; recorded under `ood` in `run.json`);
 3. write `report.md` and the model card `README.md` from those files, and refuse to finish if any shipped file names an absolute path.
 """
 import argparse, json, os, shutil, subprocess, sys, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SHIP = ('split.csv', 'model.pth', 'predictions.csv', 'metrics.json', 'history.csv', 'test_reads.jsonl')
+SHIP = ('split.csv', 'model.pth', 'predictions.csv', 'metrics.json', 'history.csv', 'test_reads.jsonl', 'ood.npz')
 
 def git_commit() -> str:
     try: return subprocess.run(['git', 'describe', '--always', '--dirty', '--abbrev=12'], cwd=REPO, capture_output=True, text=True,
@@ -76,6 +79,9 @@ def build(name:str, data:str, retrain:bool=False) -> Path:
     else:
         print(f'{name}: reusing {work} (its test split was read when it was trained)', flush=True)
         print(f'{name}: {rethreshold(work)}', flush=True)
+    if not (work/'ood.npz').is_file():   # a run trained before the detector existed: fit it from its recorded split
+        from pneumo_nb.runs import add_ood
+        print(f'{name}: {add_ood(work)}', flush=True)
     rec = read_json(work/RUN_FILES['record'])
     src = rec['source']
     root = Path(src['root'])
@@ -104,12 +110,26 @@ def build(name:str, data:str, retrain:bool=False) -> Path:
     print(f"{name}: wrote {dest.relative_to(REPO)} ({sum(f.stat().st_size for f in dest.iterdir()) / 2**20:.2f} MB)", flush=True)
     return dest
 
+def add_ood_shipped(name:str) -> Path:
+    "Add the out-of-distribution detector to a shipped reference folder without retraining: weights, predictions and metrics stay byte-identical; run.json gains `ood`."
+    from pneumo_nb.core import atomic_dir
+    from pneumo_nb.runs import reference_dir, add_ood
+    dest = reference_dir()/name
+    with atomic_dir(dest, overwrite=True) as tmp:
+        for f in dest.iterdir():
+            if f.is_file(): shutil.copy2(f, tmp/f.name)
+        add_ood(name, dest=tmp)
+    print(f"{name}: added {(dest/'ood.npz').relative_to(REPO)} ({(dest/'ood.npz').stat().st_size / 2**10:.0f} kB)", flush=True)
+    return dest
+
 if __name__ == '__main__':
     from pneumo_nb.runs import REFERENCES
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--data', default='../shared/data', help='the data root (holds pneumoniamnist/, chest_xray_64/)')
     ap.add_argument('--names', nargs='+', default=list(REFERENCES), choices=list(REFERENCES))
     ap.add_argument('--retrain', action='store_true', help='train again even where benchmarks/out/reference/<name> is complete')
+    ap.add_argument('--ood', action='store_true', help='only fit and add the out-of-distribution detector to the shipped folders')
     a = ap.parse_args()
     os.chdir(REPO)
-    for n in a.names: build(n, a.data, a.retrain)
+    if a.ood: os.environ.setdefault('PNEUMO_DATA', a.data)
+    for n in a.names: add_ood_shipped(n) if a.ood else build(n, a.data, a.retrain)
