@@ -1,4 +1,4 @@
-"""What the OOD check adds to `predict_files` time: the core of predict_files (read the files with the run's raw
+"""(pneumo_nb.ood, the shipped detectors.) What the OOD check adds to `predict_files` time: the core of predict_files (read the files with the run's raw
 preprocessing, `predict_arrays` with the run's TTA) without and with the check (cheap checks in the same decode, stage
 features tapped from the same forward passes, pixels, the Mahalanobis distances). Interleaved repeats, median.
 
@@ -8,10 +8,10 @@ import glob, os, sys, time
 from pathlib import Path
 import numpy as np, torch
 sys.path.insert(0, str(Path(__file__).parent))
-from ood_lib import read_files_checked, StageTap, pixel_features, MultiDetector, component_features
+from pneumo_nb.ood import read_files_checked, StageTap, pixel_features, MultiDetector, component_features, OOD_FILE
 from pneumo_nb.runs import load_run
 from pneumo_nb.data import read_files
-from pneumo_nb.evaluate import predict_arrays, TTA
+from pneumo_nb.inference import predict_arrays, TTA
 
 DATA = Path(os.environ.get('PNEUMO_DATA', '/work/shared/data'))
 
@@ -30,7 +30,7 @@ def main():
     torch.set_num_threads(1)
     out = ['| model | files | without check (s) | with check (s) | overhead |', '|---|---|---|---|---|']
     for name in ('pneumoniamnist-28', 'chest-xray-64'):
-        r = load_run(name); det = MultiDetector.load(Path(__file__).parent/'out'/name/'ood_v2.npz')
+        r = load_run(name); det = MultiDetector.load(r.path/OOD_FILE)   # the shipped detector
         for copy in ('chest_xray_64', 'chest_xray_224'):
             files = sorted(glob.glob(str(DATA/copy/'test'/'*'/'*')))
             p0 = plain(r, files); p1, s, x = checked(r, det, files)   # warm-up, and the check changes no probability
