@@ -345,7 +345,8 @@ def export_run(run, # a run folder or a reference model's name; a list of runs: 
     path = export_onnx(r.model, r.batch, dest, raw=r.raw)
     from pneumo_nb.ood import OOD_FILE
     import shutil
-    if r.n_models == 1 and (r.path/OOD_FILE).is_file(): shutil.copyfile(r.path/OOD_FILE, path.parent/OOD_FILE)
+    src_ood, dst_ood = (r.path/OOD_FILE if r.n_models == 1 else None), path.parent/OOD_FILE   # the detector travels with the model
+    if src_ood is not None and src_ood.is_file() and src_ood.resolve() != dst_ood.resolve(): shutil.copyfile(src_ood, dst_ood)
     js = path.parent/'onnx_preprocessing.json'
     info = read_json(js, 'an exported model folder')
     write_json(js, dict(info, threshold=r.threshold, threshold_rule=r.metrics.get('threshold_rule'),
