@@ -44,10 +44,16 @@ def main():
              "|---|---|---|---|---|---|---|---|"]
     for name in a.names:
         r = load_run(name); src = r.record['source']; o = OUT/name; o.mkdir(parents=True, exist_ok=True)
-        v2 = a.method == 'v2'; sfx = '_v2' if v2 else ''
+        v2 = a.method in ('v2', 'lib'); sfx = '_v2' if a.method == 'v2' else '_lib' if a.method == 'lib' else ''
+        if a.method == 'lib':   # the library (pneumo_nb.ood) and the detector shipped with the reference model
+            import pneumo_nb.ood as L
+            det, dist = L.MultiDetector.load(r.path/L.OOD_FILE), {'valid': np.zeros(1)}
+            rfc, cf = L.read_files_checked, L.component_features
+        else: rfc, cf = read_files_checked, component_features
         det_path = o/f'ood{sfx}.npz'
         t0 = time.time()
-        if v2:
+        if a.method == 'lib': pass
+        elif v2:
             if det_path.is_file(): det = MultiDetector.load(det_path); dist = dict(np.load(o/'distances_v2.npz'))
             else:
                 d = run_data(src['dataset'], recorded_data(src), r.record['config']['size'], raw=r.raw, split=r.split, splits=('train', 'valid'))
@@ -67,8 +73,8 @@ def main():
         probe = float(np.quantile(dist['valid'], 0.99)) if not v2 else 1.0
         rows = []
         for gname, (kind, files) in groups(a.stage, Path(a.inputs)).items():
-            x, ok, skipped, notes = read_files_checked(files, r.raw)
-            if v2: s = det.score(component_features(r.model, x, r.batch)) if len(x) else np.zeros(0); dd = s
+            x, ok, skipped, notes = rfc(files, r.raw)
+            if v2: s = det.score(cf(r.model, x, r.batch)) if len(x) else np.zeros(0); dd = s
             else:
                 dd = det.distance(pooled_features(r.model, x, r.batch)) if len(x) else np.zeros(0)
                 s = dd / det.threshold
