@@ -6,7 +6,7 @@ The trained weights ship inside the package (`pneumo_nb/reference/`), so nothing
     model = torch.hub.load('path/to/pneumo_nb', 'pneumoniamnist_28', source='local')   # a clone of the repository
 
 Each entry returns the `torch.nn.Module` in eval mode. It takes uint8-derived float batches preprocessed as its run records
-(`pneumo_nb.runs.load_run(NAME).batch`: size, channels, normalisation); `pneumo_nb.evaluate.predict_arrays(model, images,
+(`pneumo_nb.runs.load_run(NAME).batch`: size, channels, normalisation); `pneumo_nb.inference.predict_arrays(model, images,
 load_run(NAME).batch)` does that for you and returns the probability of PNEUMONIA. Model cards: `pneumo_nb/reference/<name>/README.md`.
 pneumo_nb is a research tool, not a diagnostic device: its outputs are model scores on images, never a diagnosis.
 """

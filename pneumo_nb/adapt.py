@@ -14,6 +14,8 @@ __all__ = ['ADAPT_MODES', 'MIN_TARGET', 'TRANSDUCTIVE', 'AdaptError', 'adapt_mod
 
 # %% ../nbs/16_adapt.ipynb #0e5f3138
 from .core import PneumoError, default_device
+from .data import recorded_data, run_data, to_model_input
+from .inference import predict_arrays
 
 # %% ../nbs/16_adapt.ipynb #aaca2c15
 ADAPT_MODES = ('bn', 'prior', 'bn+prior')
@@ -23,6 +25,7 @@ TRANSDUCTIVE = 'unlabeled target images used'
 class AdaptError(PneumoError, ValueError):
     "Adaptation that cannot be done as asked: an unknown mode, too few target images, no BatchNorm, an EM estimate that does not converge."
 
+# %% ../nbs/16_adapt.ipynb #de2e8561
 def adapt_mode(adapt # None (inductive), 'bn', 'prior' or 'bn+prior'
               ) -> str|None:
     "The adaptation mode, checked: `None` or one of `ADAPT_MODES`; anything else raises `AdaptError`."
@@ -31,6 +34,7 @@ def adapt_mode(adapt # None (inductive), 'bn', 'prior' or 'bn+prior'
         raise AdaptError(f"adapt must be one of {', '.join(ADAPT_MODES)} (or left out for the inductive evaluation), not {adapt!r}.")
     return adapt
 
+# %% ../nbs/16_adapt.ipynb #21928ce3
 def check_target(x, # target images (or probabilities), one per image
                  what:str='target images'):
     "Raise `AdaptError` when there are fewer than `MIN_TARGET` target images."
@@ -96,6 +100,7 @@ def bn_layers(model:nn.Module) -> list:
     "The BatchNorm layers of a model."
     return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
+# %% ../nbs/16_adapt.ipynb #45595940
 def adapt_bn(model:nn.Module, # a trained model with BatchNorm layers (left untouched)
              x_target, # unlabeled target images, uint8 [N,H,W] or [N,H,W,3]
              batch:dict, # the run's batch preprocessing (`Run.batch`): img_size, n_ch, mean, std
@@ -103,7 +108,6 @@ def adapt_bn(model:nn.Module, # a trained model with BatchNorm layers (left unto
              device=None # None: `default_device()`
             ) -> nn.Module:
     "A copy of `model` whose BatchNorm running statistics are recomputed on the target images (AdaBN), in eval mode."
-    from pneumo_nb.data import to_model_input
     check_target(x_target)
     if not bn_layers(model):
         raise AdaptError(f"adapt='bn' needs a model with BatchNorm layers; this {type(model).__name__} has none. Use adapt='prior' instead.")
@@ -118,8 +122,6 @@ def adapt_bn(model:nn.Module, # a trained model with BatchNorm layers (left unto
 
 # %% ../nbs/16_adapt.ipynb #56061d58
 def _valid_images(run) -> tuple:
-    from pneumo_nb.data import recorded_data
-    from pneumo_nb.data import run_data
     src = run.record['source']
     d = run_data(src['dataset'], recorded_data(src), run.record['config'].get('size'), raw=run.raw, split=run.split, splits=('valid',))
     return d.xy('valid')
@@ -131,7 +133,6 @@ def adapt_probs(run, # a `pneumo_nb.runfolder.Run` (from `load_run`): its model,
                 predict=None, # `predict(model, x) -> probabilities`; default `pneumo_nb.inference.predict_arrays` with the run's preprocessing
                 device=None) -> tuple:
     "`(probabilities, record)`: the run's adapted probabilities of PNEUMONIA on the target images and what was adapted."
-    from pneumo_nb.inference import predict_arrays
     mode = adapt_mode(adapt)
     if mode is None: raise AdaptError("adapt_probs needs a mode: 'bn', 'prior' or 'bn+prior'.")
     check_target(x_target)

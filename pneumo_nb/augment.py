@@ -4,37 +4,17 @@
 
 # %% ../nbs/09_augment.ipynb #00672f3d
 from __future__ import annotations
-import io, math, time, warnings
-from functools import partial
-import numpy as np, pandas as pd
-import torch, torch.nn as nn, torch.nn.functional as F
-from PIL import Image
-from .imageops import gaussian_blur, down_up, jpeg
+import math
+import numpy as np, torch, torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['default_aug', 'XrayAffine', 'XrayIntensity', 'xray_aug', 'XrayDegrade', 'train_aug']
 
 # %% ../nbs/09_augment.ipynb #7cb95ddc
-from .core import *   # first: it silences fastai's torch.jit.script FutureWarning
-from fastai.learner import Learner
-from fastai.callback.core import Callback
-import fastai.callback.schedule   # patches Learner with fit_one_cycle and lr_find
-from fastai.callback.tracker import TrackerCallback, EarlyStoppingCallback, ReduceLROnPlateau
-from fastai.callback.progress import CSVLogger, ProgressCallback
-from fastai.metrics import AccumMetric
-from fastai.optimizer import OptimWrapper, Adam
-from fastai.data.core import TfmdDL, DataLoaders
-from fastai.data.transforms import IntToFloatTensor, Normalize, CategoryMap
-from fastai.vision.core import TensorImage, imagenet_stats
+from .core import UsageError   # first: importing pneumo_nb.core silences fastai's torch.jit.script FutureWarning
+from fastai.vision.core import TensorImage
 from fastai.vision.augment import aug_transforms, RandTransform
-from fastai.torch_core import TensorCategory
-from fasttransform import Transform
-from fastcore.basics import noop
-from .data import load_pneumoniamnist, resize_channels, refuse_test, RunData
-from .decode import raw_preprocessing
-from .balance import class_weights as _class_weights, pos_weight as _pos_weight, sample_weights, balance_by_augmentation
-from .models import get_model, splitter as _splitter, ARCHS
-from .metrics import binary_metrics
+from .imageops import gaussian_blur, down_up, jpeg
 
 # %% ../nbs/09_augment.ipynb #961b8e7e
 def default_aug(max_rotate:float=10., # degrees
@@ -69,6 +49,7 @@ class XrayAffine(RandTransform):
         grid = F.affine_grid(theta, tuple(x.shape), align_corners=False)
         return TensorImage(F.grid_sample(x.as_subclass(torch.Tensor), grid, mode='bilinear', padding_mode='reflection', align_corners=False))
 
+# %% ../nbs/09_augment.ipynb #32453f3c
 class XrayIntensity(RandTransform):
     "Per-image random gamma, contrast and brightness of a float batch in [0, 1] (exposure differences); training only."
     order, split_idx = 40, 0
@@ -84,6 +65,7 @@ class XrayIntensity(RandTransform):
         m = x.mean((1, 2, 3), keepdim=True)
         return TensorImage(((x - m) * (1 + r() * 0.2 * a) + m + r() * 0.1 * a).clamp(0, 1))
 
+# %% ../nbs/09_augment.ipynb #4057dd0c
 def xray_aug(flip:float=0.5, affine:float=1., intensity:float=1.) -> list:
     "The augmentation of `--preset best`: flips, small rotations/scales/shifts, and random exposure."
     return [XrayAffine(flip, affine), XrayIntensity(intensity)]
@@ -108,10 +90,10 @@ class XrayDegrade(RandTransform):
             out[i:i + 1] = xi
         return TensorImage(out)
 
+# %% ../nbs/09_augment.ipynb #7919f5ab
 def train_aug(aug) -> list:
     "The batch augmentation a configuration's `aug` names: True (fastai's), 'xray', 'xray_degrade', False/None, or a list."
     if aug is True: return default_aug()
     if aug in ('xray', 'xray_degrade'): return xray_aug() + ([XrayDegrade()] if aug == 'xray_degrade' else [])
     if isinstance(aug, str): raise UsageError(f"aug must be True, 'xray', 'xray_degrade', False or a list of transforms, not {aug!r}.")
     return list(aug or [])
-

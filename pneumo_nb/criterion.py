@@ -4,22 +4,14 @@
 
 # %% ../nbs/12_criterion.ipynb #d7fa183d
 from __future__ import annotations
-import json, os, sys, re, time, shutil, socket, hashlib, importlib.util, datetime, subprocess, warnings, inspect
+import hashlib, inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
-import numpy as np, torch, torch.nn.functional as F
-import optuna
-from optuna.distributions import (FloatDistribution, IntDistribution, CategoricalDistribution,
-                                  distribution_to_json, json_to_distribution)
-from optuna.storages import JournalStorage, RetryHeartbeatStaleTrialCallback
-from optuna.storages.journal import JournalFileBackend
-from optuna.trial import TrialState
-from .core import PneumoError, RunExistsError, atomic_write, DISCLAIMER, _pid_alive   # before fastai
-from fastai.callback.core import Callback, CancelFitException
+import numpy as np, torch
+from .core import PneumoError   # before fastai
 from sklearn.metrics import log_loss, brier_score_loss
 from .data import run_data
-from .train import fit_config, resolve_config, DEFAULT_CONFIG
 from .metrics import binary_metrics
 from .inference import predict_arrays
 from .imageops import gaussian_blur, down_up, contrast, center_zoom
@@ -33,11 +25,13 @@ class SearchError(PneumoError, ValueError):
     "A search was asked for something it cannot do (unknown criterion or space, a study declared differently...)."
 
 
-# %% ../nbs/12_criterion.ipynb #80d51a06
+# %% ../nbs/12_criterion.ipynb #80d51a07
 def nll(y, p):
     "Mean negative log-likelihood of 0/1 labels `y` under probabilities `p` (scikit-learn's `log_loss`, clipped)."
     return float(log_loss(np.asarray(y), np.clip(np.asarray(p, np.float64), 1e-7, 1 - 1e-7), labels=[0, 1]))
 
+
+# %% ../nbs/12_criterion.ipynb #80d51a06
 SHIFTS = {  # the shift-perturbed copies of validation of benchmarks/research/validation.py (images as floats in [0, 1]),
     # through the package's one implementation of each operation (`pneumo_nb.imageops`)
     'contrast0.7': lambda x: contrast(x, 0.7), 'contrast1.3': lambda x: contrast(x, 1.3),
@@ -64,6 +58,8 @@ class Criterion:
     fn: Callable
     doc: str
 
+
+# %% ../nbs/12_criterion.ipynb #6977b98c
 def _metric(name): return lambda y, p: float(binary_metrics(y, p)[name])
 _auc, _acc = _metric('auc'), _metric('accuracy')
 def _brier(y, p): return float(brier_score_loss(np.asarray(y), np.asarray(p, np.float64)))
@@ -78,6 +74,8 @@ CRITERIA = {c.name: c for c in [
     Criterion('shift_acc', 'maximize', 'shift', _acc, 'accuracy at 0.5 on the pooled shift-perturbed copies of validation')]}
 DEFAULT_CRITERION = 'shift_nll'
 
+
+# %% ../nbs/12_criterion.ipynb #561e3d19
 def get_criterion(name) -> Criterion:
     "The `Criterion` called `name`, or a `SearchError` listing the valid names."
     if isinstance(name, Criterion): return name
@@ -111,7 +109,7 @@ def _valid_probs(learn, # a trained fastai Learner (from `fit_config`)
                 x, # uint8 validation images
                 tta:bool=False # average with the horizontal flip (the config's `tta='hflip'`)
                ) -> np.ndarray:
-    "P(PNEUMONIA) of `learn`'s model on `x` through `evaluate.predict_arrays`, the package's one inference path."
+    "P(PNEUMONIA) of `learn`'s model on `x` through `inference.predict_arrays`, the package's one inference path."
     return predict_arrays(learn.model, x, {**learn.dls.preprocessing, 'tta': 'hflip' if tta else None})
 
 def score(learn, # a trained fastai Learner

@@ -4,12 +4,9 @@
 
 # %% ../nbs/03_data.ipynb #e10d47c7
 from __future__ import annotations
-import os, re, warnings, hashlib, secrets
-from collections.abc import Sequence
+import os, re, hashlib
 from pathlib import Path
-from concurrent.futures import ThreadPoolExecutor
 import numpy as np, pandas as pd
-from PIL import Image, ImageOps, UnidentifiedImageError
 from .decode import IMG_EXTS, SALT_FILE, dicom_patient, is_dicom, new_salt, preprocess_xray, raw_preprocessing, read_files
 
 # %% auto #0
@@ -425,6 +422,7 @@ def data_checksum(root, # a data folder
     root = Path(root)
     return hashlib.sha256(''.join(f'{i}\t{md5(root/i)}\n' for i in sorted(items)).encode()).hexdigest()
 
+# %% ../nbs/03_data.ipynb #608a6656
 def recorded_data(source:dict # a run record's `source`
                  ):
     "The data folder a run read: its recorded root if it still exists; a portable (relative) root, as reference models store it, found in the data folders."
@@ -433,8 +431,9 @@ def recorded_data(source:dict # a run record's `source`
     if Path(root).is_absolute(): return root if Path(root).exists() else None
     return find_data(root)   # $PNEUMO_DATA, ~/.medmnist, shared/data beside the repository; a clear error naming them otherwise
 
-
-# %% ../nbs/03_data.ipynb #4fdc0e99
+# %% ../nbs/03_data.ipynb #27820577
 from .decode import *
 from . import decode as _decode
+
+# %% ../nbs/03_data.ipynb #bcfb8211
 __all__ += [n for n in _decode.__all__ if n not in __all__]

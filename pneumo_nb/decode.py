@@ -73,8 +73,6 @@ def _read_xray(path):
     return im.convert('RGB')  # RGBA, RGBa, CMYK, YCbCr, LAB, HSV: drop alpha / convert colour space
 
 # %% ../nbs/01_decode.ipynb #2226b83c
-_DICOMDIR_UID = '1.2.840.10008.1.3.10'  # Media Storage Directory Storage: the index of a DICOM disc, not an image
-
 def is_dicom(path # a file
             ) -> bool:
     "True when `path` is a DICOM file: the 'DICM' marker at byte 128 (any file name), or a `.dcm`/`.dicom` name."
@@ -83,6 +81,9 @@ def is_dicom(path # a file
         with open(path, 'rb') as f: head = f.read(132)
     except OSError: return False
     return head[128:132] == b'DICM' or path.suffix.lower() in DICOM_EXTS
+
+# %% ../nbs/01_decode.ipynb #03274632
+_DICOMDIR_UID = '1.2.840.10008.1.3.10'  # Media Storage Directory Storage: the index of a DICOM disc, not an image
 
 def _plugin_fix(ts) -> str:
     "What to install (or do) so that pydicom decodes transfer syntax `ts`."
@@ -249,6 +250,7 @@ def raw_preprocessing(dataset:str='pneumoniamnist', # 'pneumoniamnist' (MedMNIST
         return dict(method='squish', crop=crop, resample='bilinear', size=int(size), mode='L' if n_ch == 1 else 'RGB')
     raise UsageError(f"Unknown dataset {dataset!r}: use 'pneumoniamnist', 'chest_xray' or 'folder'.")
 
+# %% ../nbs/01_decode.ipynb #3e005674
 def preprocess_xray(img, # a PIL image from `read_xray` (or a uint8 array)
                     raw:dict # from `raw_preprocessing` (or a run's config.json)
                    ) -> np.ndarray:
@@ -267,7 +269,6 @@ def preprocess_xray(img, # a PIL image from `read_xray` (or a uint8 array)
 
 # %% ../nbs/01_decode.ipynb #c7e79705
 IMG_EXTS = {'.jpeg', '.jpg', '.png', '.bmp', '.tif', '.tiff'}
-
 
 # %% ../nbs/01_decode.ipynb #7cd357cb
 def read_files(files, # image files
@@ -288,7 +289,6 @@ def read_files(files, # image files
     shape = (0, raw['size'], raw['size']) + ((3,) if raw['mode'] == 'RGB' else ())
     x = np.stack([a for a, e in res if e is None]) if ok else np.zeros(shape, np.uint8)
     return x, ok, skipped
-
 
 # %% ../nbs/01_decode.ipynb #64b65019
 def image_files(paths # files and/or folders (folders are searched recursively)

@@ -20,8 +20,6 @@ from .metrics import run_metrics
 class EnsembleError(UsageError):
     "Runs that cannot be scored as one: their data, preprocessing or splits differ (the message names the runs and what differs)."
 
-def _label(r) -> str: return r.reference or str(r.path)
-
 def ensemble_signature(r:Run # a run (see `load_run`)
                       ) -> dict:
     "What members of an ensemble must share: the data, the raw preprocessing, the input size and channels, the normalisation rule and the TTA."
@@ -41,7 +39,7 @@ def _differences(a, b) -> list:
     for split, what in (('valid', 'validation'), ('test', 'test')):
         ra, rb = _rows(a, split), _rows(b, split)
         if ra != rb: out.append(f"its {what} split ({len(rb - ra):,} of its {len(rb):,} {what} images are not among the "
-                                f"{len(ra):,} {what} images of {_label(a)})")
+                                f"{len(ra):,} {what} images of {a.label})")
     return out
 
 # %% ../nbs/21_ensemble.ipynb #7938b877
@@ -78,12 +76,12 @@ class Ensemble(Scorer):
                                      "models) and exported as one model: pneumo_export RUN1 RUN2 RUN3.")
         self.runs = [read_run(r) for r in runs]
         keys = [r.reference or str(r.path.resolve()) for r in self.runs]
-        dup = sorted({_label(r) for r, k in zip(self.runs, keys) if keys.count(k) > 1})
+        dup = sorted({r.label for r, k in zip(self.runs, keys) if keys.count(k) > 1})
         if dup: raise EnsembleError(f"{', '.join(dup)} is listed more than once; an ensemble averages different runs.")
         first, bad = self.runs[0], [(r, _differences(self.runs[0], r)) for r in self.runs[1:]]
         bad = [(r, d) for r, d in bad if d]
         if bad: raise EnsembleError(
-            'These runs cannot be scored as one ensemble: ' + '; '.join(f"{_label(r)} differs from {_label(first)} in {', '.join(d)}"
+            'These runs cannot be scored as one ensemble: ' + '; '.join(f"{r.label} differs from {first.label} in {', '.join(d)}"
                                                                           for r, d in bad) +
             '. Members must read the same data the same way and share the validation split; seeds of a folder recipe share it '
             'when trained with the same --split_seed (pneumo_train --seed 1 --split_seed 0 ...).')
@@ -138,7 +136,7 @@ class Ensemble(Scorer):
     @property
     def members(self) -> pd.DataFrame:
         "One row per member: its run, seed, preset, threshold and stored validation AUC."
-        return pd.DataFrame([dict(run=_label(r), seed=r.record.get('config', {}).get('seed'), preset=r.record.get('preset'),
+        return pd.DataFrame([dict(run=r.label, seed=r.record.get('config', {}).get('seed'), preset=r.record.get('preset'),
                                   arch=r.record.get('arch'), threshold=r.threshold, val_auc=r.metrics.get('val', {}).get('auc'))
                              for r in self.runs])
     @property

@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/08a_evaluate.ipynb #451ffef0
+# %% ../nbs/08a_evaluate.ipynb #51448969
 from .metrics import *
 from .inference import *
 from .plots import *
-from . import metrics as _m, inference as _i, plots as _p
+from . import metrics as _metrics, inference as _inference, plots as _plots   # not _i: IPython keeps its input history in _i
 
-# %% ../nbs/08a_evaluate.ipynb #2e5df5f1
-__all__ = _m.__all__ + _i.__all__ + _p.__all__
+# %% ../nbs/08a_evaluate.ipynb #5c647f75
+__all__ = _metrics.__all__ + _inference.__all__ + _plots.__all__

@@ -4,17 +4,17 @@
 
 # %% ../nbs/07_inference.ipynb #715a7893
 from __future__ import annotations
-import math, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-# matplotlib, scipy and scikit-learn are imported by the functions that use them: scoring files with a run folder
-# (`runs.predict_files`) needs only `predict_arrays`, and starts seconds faster without them
-from .core import CLASSES, PneumoError, probs_from_logits, atomic_write, default_device
+# no matplotlib, scipy or scikit-learn here: scoring files with a run folder (`pneumo_nb.runs.predict_files`) needs
+# only `predict_arrays`, and starts seconds faster without them (checked below)
+from .core import probs_from_logits, atomic_write, default_device
 from .data import to_model_input, refuse_test
 from .metrics import EvalInputError, _check, _np, as_labels, as_probs, binary_metrics, paired_bootstrap_auc
+
 
 # %% auto #0
 __all__ = ['TTA', 'model_outputs', 'get_logits', 'get_probs', 'hflip', 'tta_batch_probs', 'tta_probs', 'tta_report',

@@ -4,12 +4,10 @@
 
 # %% ../nbs/10_learner.ipynb #00672f3d
 from __future__ import annotations
-import io, math, time, warnings
+import time
 from functools import partial
 import numpy as np, pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
-from PIL import Image
-from .augment import train_aug
 import matplotlib.pyplot as plt
 
 # %% auto #0
@@ -30,15 +28,14 @@ from fastai.optimizer import OptimWrapper, Adam
 from fastai.data.core import TfmdDL, DataLoaders
 from fastai.data.transforms import IntToFloatTensor, Normalize, CategoryMap
 from fastai.vision.core import TensorImage, imagenet_stats
-from fastai.vision.augment import aug_transforms, RandTransform
 from fastai.torch_core import TensorCategory
 from fasttransform import Transform
 from fastcore.basics import noop
-from .data import load_pneumoniamnist, resize_channels, refuse_test, RunData
-from .decode import raw_preprocessing
-from .balance import class_weights as _class_weights, pos_weight as _pos_weight, sample_weights, balance_by_augmentation
-from .models import get_model, splitter as _splitter, ARCHS
+from .data import load_pneumoniamnist, resize_channels
+from .balance import class_weights as _class_weights, pos_weight as _pos_weight, sample_weights
+from .models import get_model, splitter as _splitter
 from .metrics import binary_metrics
+from .augment import train_aug
 
 # %% ../nbs/10_learner.ipynb #702251b9
 class TensorPair:
@@ -53,6 +50,7 @@ class TensorPair:
     def __len__(self): return len(self.y)
     def __getitem__(self, i): return TensorImage(self.x[i]), TensorCategory(self.y[i])
 
+# %% ../nbs/10_learner.ipynb #fe78410c
 class TensorDL(TfmdDL):
     "A fastai `DataLoader` that indexes whole batches of an in-memory `TensorPair` at once."
     def create_batches(self, samps):
@@ -110,6 +108,7 @@ def tensor_dls(x_train, y_train, x_valid, y_valid, # uint8 images [N,H,W], [N,1,
                              mean=stats[0] if stats else None, std=stats[1] if stats else None)
     return dls
 
+# %% ../nbs/10_learner.ipynb #582e571e
 def pneumoniamnist_dls(size:int=28, # the PneumoniaMNIST release: 28, 64, 128 or 224
                        img_size:int|None=None, # resize batches to this size (e.g. 224 for ImageNet networks)
                        n_ch:int=1, # 1, or 3 for ImageNet-style networks
@@ -122,6 +121,7 @@ def pneumoniamnist_dls(size:int=28, # the PneumoniaMNIST release: 28, 64, 128 or
     dls.source = dict(dataset='pneumoniamnist', size=size)
     return dls
 
+# %% ../nbs/10_learner.ipynb #3441c726
 def split_dl(dls:DataLoaders, # DataLoaders from `tensor_dls` / `pneumoniamnist_dls`
             x, y=None, # uint8 images and labels (labels may be None for unlabelled images)
             bs:int|None=None) -> TensorDL:
@@ -129,6 +129,7 @@ def split_dl(dls:DataLoaders, # DataLoaders from `tensor_dls` / `pneumoniamnist_
     y = np.zeros(len(x), dtype=np.int64) if y is None else y
     return dls.valid.new(TensorPair(x, y, 1), shuffle=False, drop_last=False, bs=bs or dls.valid.bs)
 
+# %% ../nbs/10_learner.ipynb #eb7fe9a6
 def pneumoniamnist_split_dl(dls:DataLoaders, split:str='test', root=None, download:bool=False) -> TensorDL:
     "The PneumoniaMNIST `split` (default: test) preprocessed exactly like `dls`."
     size = getattr(dls, 'source', {}).get('size', 28)
@@ -174,6 +175,7 @@ class WeightedTensorDL(TensorDL):
         if 'wgts' not in kwargs and (dataset is None or dataset is self.dataset): kwargs['wgts'] = self.wgts
         return super().new(dataset=dataset, **kwargs)
 
+# %% ../nbs/10_learner.ipynb #3c1529dc
 def weighted_dls(dls:DataLoaders, # from `tensor_dls` or `pneumoniamnist_dls`
                  wgts=None # one weight per training image; None: `sample_weights` (classes drawn equally often)
                 ) -> DataLoaders:
@@ -260,6 +262,7 @@ class EpochHistory(Callback):
                    lr=float(self.opt.hypers[-1]['lr']))
         self.learn.history.append(row)
 
+# %% ../nbs/10_learner.ipynb #f67cbae8
 class EpochLines(Callback):
     "One plain line per epoch (losses, metrics, seconds) instead of progress bars: for logs and pipes."
     order = 60
@@ -275,6 +278,7 @@ class EpochLines(Callback):
         stage = f" [{row['stage']}]" if row.get('stage') not in (None, 'train') else ''
         say(f"epoch {self.epoch + 1}/{self.n_epoch_fit}{stage} {vals} ({time.time() - self.te:.1f} s)", mode=self.mode)
 
+# %% ../nbs/10_learner.ipynb #4b5af1c7
 def set_progress(learn:Learner, # a Learner from `make_learner`
                  mode:str='auto' # 'auto' (`core.console_mode`), 'bar', 'lines' or 'quiet'
                 ) -> Learner:
@@ -289,6 +293,7 @@ def set_progress(learn:Learner, # a Learner from `make_learner`
     learn.progress_mode = mode
     return learn
 
+# %% ../nbs/10_learner.ipynb #0eedbca3
 class BestModel(TrackerCallback):
     "Keep the weights of the best epoch on the validation `monitor` (in memory: no checkpoint files) and load them after the fit."
     order = TrackerCallback.order + 1
@@ -302,6 +307,7 @@ class BestModel(TrackerCallback):
     def after_fit(self):
         if self.best_state is not None and not getattr(self.learn, 'lr_finder', None): self.learn.model.load_state_dict(self.best_state)
 
+# %% ../nbs/10_learner.ipynb #8bf175ca
 class PlateauLR(ReduceLROnPlateau):
     "Divide every learning rate by `factor` after `patience` epochs without improvement (works with any fastai optimizer)."
     def after_epoch(self):
@@ -323,6 +329,7 @@ def _opt_func(opt):
     if opt == 'adam': return Adam
     raise ValueError(f"opt must be 'adamw', 'adam' or a fastai opt_func, not {opt!r}")
 
+# %% ../nbs/10_learner.ipynb #0b029468
 def loss_weights(dls, # the training DataLoaders (labels are read from `dls.train`)
                  loss:str='weighted', # 'weighted' or 'plain'
                  class_weights='auto', # 'auto' (inverse frequency), None (same as 'auto'), or [w_normal, w_pneumonia]
@@ -337,6 +344,7 @@ def loss_weights(dls, # the training DataLoaders (labels are read from `dls.trai
     if isinstance(class_weights, str): raise ValueError(f"class_weights must be 'auto', None or two numbers, not {class_weights!r}")
     return torch.as_tensor(class_weights, dtype=torch.float32)
 
+# %% ../nbs/10_learner.ipynb #f27e32ff
 def make_learner(dls:DataLoaders, # from `pneumo_nb.data` (its `preprocessing` gives channels and image size)
                  arch:str='pmnist_cnn', # a name of `pneumo_nb.models.ARCHS`
                  n_in:int|None=None, # input channels; None: `dls.preprocessing['n_ch']`
@@ -418,6 +426,7 @@ def _flat(d:dict, pre:str='') -> dict:
         elif isinstance(v, (int, float, np.number)) and not isinstance(v, bool): out[f'{pre}{k}'] = float(v)
     return out
 
+# %% ../nbs/10_learner.ipynb #b0be6861
 def multi_seed(fn, # fn(seed) -> dict of metrics (nested dicts allowed) or a run record
                seeds=(0, 1, 2) # the seeds
               ) -> pd.DataFrame:

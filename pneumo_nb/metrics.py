@@ -4,16 +4,16 @@
 
 # %% ../nbs/06_metrics.ipynb #715a7893
 from __future__ import annotations
-import math, warnings
+import warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
-# matplotlib, scipy and scikit-learn are imported by the functions that use them: scoring files with a run folder
-# (`runs.predict_files`) needs only `predict_arrays`, and starts seconds faster without them
-from .core import CLASSES, PneumoError, probs_from_logits, atomic_write, default_device
-from .data import to_model_input, refuse_test
+# scipy and scikit-learn are imported by the functions that use them: scoring files with a run folder
+# (`pneumo_nb.runs.predict_files`) imports this module through `inference`, and starts seconds faster without them
+from .core import CLASSES, PneumoError, probs_from_logits, atomic_write
+from .data import refuse_test
+
 
 # %% auto #0
 __all__ = ['METRICS', 'HEADLINE', 'THRESHOLDS', 'REPORT_KEYS', 'EvalInputError', 'as_labels', 'as_probs', 'pixel_baseline',
@@ -411,14 +411,21 @@ def save_comparison(df:pd.DataFrame, # a `comparison_table`
 # %% ../nbs/06_metrics.ipynb #8feb009b
 REPORT_KEYS = ('auc', 'accuracy', 'sensitivity', 'specificity', 'balanced_accuracy', 'f1', 'precision')
 
-def round_metrics(m:dict) -> dict:
+# %% ../nbs/06_metrics.ipynb #86e0b194
+def round_metrics(m:dict # a `binary_metrics` dict (or any dict of numbers)
+                 ) -> dict:
+    "`m` with floats rounded to 6 decimals and NaN written as None, as `metrics.json` stores them (JSON has no NaN)."
     f = lambda v: None if isinstance(v, float) and np.isnan(v) else (round(float(v), 6) if isinstance(v, (float, np.floating)) else v)
     return {k: f(v) for k, v in m.items()}
 
-def ci_dict(ci:pd.DataFrame) -> dict:
+# %% ../nbs/06_metrics.ipynb #5fa7fdd6
+def ci_dict(ci:pd.DataFrame # a `bootstrap_ci` table (rows: metrics; columns include `lo` and `hi`)
+           ) -> dict:
+    "`{metric: [lo, hi]}` rounded to 6 decimals, a NaN bound as None: the intervals of `metrics.json`."
     return {k: [None if np.isnan(r.lo) else round(float(r.lo), 6), None if np.isnan(r.hi) else round(float(r.hi), 6)]
             for k, r in ci.iterrows()}
 
+# %% ../nbs/06_metrics.ipynb #1ae644fa
 def run_metrics(y_val, p_val, # validation labels and probabilities (the threshold is chosen here)
                 y_test=None, p_test=None, # test labels and probabilities (only reported); None: validation only
                 threshold:float|None=None, # a fixed threshold (e.g. a saved run's); None: `choose_threshold` on validation
@@ -427,7 +434,6 @@ def run_metrics(y_val, p_val, # validation labels and probabilities (the thresho
                 seed:int=0 # seed of the bootstrap
                ) -> dict:
     "The `metrics.json` object: 'val', 'val_at_threshold', 'threshold' (chosen on val), 'test', 'test_at_threshold', 95% CIs."
-    pass
     rule = (f'the best validation balanced accuracy among thresholds {THRESHOLDS[0]:.2f}-{THRESHOLDS[-1]:.2f} with validation '
             f'sensitivity >= {min_sensitivity}')
     if threshold is None:
@@ -448,8 +454,10 @@ def run_metrics(y_val, p_val, # validation labels and probabilities (the thresho
     return m
 
 # %% ../nbs/06_metrics.ipynb #de661d69
-def fmt_ci(v, ci=None):
+def fmt_ci(v, # a metric value, or None
+           ci=None # its `[lo, hi]` interval (as `ci_dict` writes it), or None
+          ) -> str:
+    "'0.912 [0.890, 0.930]': `v` with 3 decimals and its interval when both bounds are known; 'n/a' when `v` is None."
     if v is None: return 'n/a'
     s = f'{v:.3f}'
     return s + (f' [{ci[0]:.3f}, {ci[1]:.3f}]' if ci and None not in ci else '')
-

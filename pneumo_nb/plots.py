@@ -4,17 +4,14 @@
 
 # %% ../nbs/08_plots.ipynb #715a7893
 from __future__ import annotations
-import math, warnings
+import math
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import torch
-from torch import nn
-# matplotlib, scipy and scikit-learn are imported by the functions that use them: scoring files with a run folder
-# (`runs.predict_files`) needs only `predict_arrays`, and starts seconds faster without them
-from .core import CLASSES, PneumoError, probs_from_logits, atomic_write, default_device
-from .data import to_model_input, refuse_test
+# matplotlib and scikit-learn are imported by the functions that draw
+from .core import CLASSES
 from .metrics import EvalInputError, _check, _np, _thr, as_probs, binary_metrics, calibration_bins, confusion, ece, threshold_table
+
 
 # %% auto #0
 __all__ = ['GRID_FONT', 'reliability_diagram', 'history_df', 'plot_curves', 'plot_confusions', 'plot_roc',

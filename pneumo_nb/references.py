@@ -4,55 +4,45 @@
 
 # %% ../nbs/20_references.ipynb #415f3712
 from __future__ import annotations
-import os, json, time, hashlib, datetime, warnings
+import json
 from pathlib import Path
-import numpy as np, pandas as pd
-from .metrics import fmt_ci
-from .runfolder import Run, Scorer, _read_run, REBUILD, RUN_FILES, read_json, test_reads
+import pandas as pd
 
 # %% auto #0
-__all__ = ['REFERENCES', 'reference_dir', 'resolve_run', 'reference_models', 'write_model_card', 'read_model_card', 'read_run']
+__all__ = ['REFERENCE_FILE', 'REFERENCES', 'reference_dir', 'find_references', 'resolve_run', 'reference_models',
+           'write_model_card', 'read_model_card', 'read_run']
 
 # %% ../nbs/20_references.ipynb #8540ad2f
 from .core import *
-from .data import run_data, RunData, tag_split, split_of
-from .decode import read_files, image_files
+from .metrics import fmt_ci
+from .runfolder import Run, Scorer, _read_run, REBUILD, RUN_FILES, read_json, test_reads
 
 # %% ../nbs/20_references.ipynb #63c7e85d
-REFERENCES = {
-    'pneumoniamnist-28': dict(
-        title='PneumoniaMNIST 28 px, the searched `best` recipe (seed 0)',
-        dataset='pneumoniamnist', folder='pneumoniamnist', hub='pneumoniamnist_28',
-        command='pneumo_train --preset best --seed 0 --data DATA --out OUT',
-        chosen=("The `best` preset is the choice of an Optuna TPE search (study `pmnist28`, `benchmarks/research/search/`) over "
-                "the `pneumo_resnet` family (learning rate, weight decay, epochs, width, dropout) on PneumoniaMNIST's official "
-                "validation split, by the criterion `shift_nll` (validation log-loss under contrast, gamma, blur, resampling and "
-                "crop shifts) frozen in `benchmarks/research/CRITERION.json` before the search; no test image was read while "
-                "choosing. Disclosed: the criterion was picked after comparing 13 configurations' validation criteria with their "
-                "test results (`benchmarks/research/VALIDATION.md`), and the family's ingredients (small ResNet, X-ray "
-                "augmentation, flip TTA) were chosen with test results visible (`benchmarks/research/ABLATION.md`). The "
-                "threshold is chosen on validation only. This model was trained with the trial's values rounded to 5 significant "
-                "digits (its `run.json` records them); `--preset best` now holds the exact values, so a retrain reproduces it up to "
-                "that rounding, not bit for bit.")),
-    'chest-xray-64': dict(
-        title='Kaggle chest_xray folders at 64 px, the `chest_xray_v1` recipe (seed 0)',
-        dataset='chest_xray', folder='chest_xray_64', hub='chest_xray_64',
-        command='pneumo_train --dataset chest_xray --data DATA/chest_xray_64 --size 64 --preset chest_xray_v1 --seed 0 --out OUT',
-        chosen=("The `chest_xray_v1` preset (named `chest_xray_best` when this model was trained) is trial 6 of the `kaggle64` Optuna study (12 trials of the `best` family on a "
-                "patient-level validation split of `chest_xray_64/train`, criterion `shift_nll` recorded in the study before its "
-                "first trial; `benchmarks/research/search/kaggle64/summary.txt`); no test image was read while choosing. "
-                "Disclosed: the criterion and the family come from the PneumoniaMNIST work, where the criterion was picked with "
-                "test results visible. Validation carved from the training folder is nearly saturated (AUC about 0.99), and the "
-                "separately published test folder is harder: expect lower specificity on test than on validation. The "
-                "threshold is chosen on validation only. Issue 23 replaced `chest_xray_best` by a recipe with detail-degrading "
-                "augmentation (`benchmarks/research/ABLATION64.md`); this model keeps the recipe it was trained with.")),
-}
+REFERENCE_FILE = 'reference.json'   # in each reference model's folder: how it was made and chosen
 
 def reference_dir() -> Path:
     "The folder of the reference models that ship inside the package (`pneumo_nb/reference/`)."
     import pneumo_nb
     return Path(pneumo_nb.__file__).resolve().parent/'reference'
 
+# %% ../nbs/20_references.ipynb #c50cb822
+_SPEC_KEYS = ('title', 'dataset', 'folder', 'hub', 'command', 'chosen')
+
+def find_references(root=None # the folder to list (default: `reference_dir()`)
+                   ) -> dict:
+    "`{name: spec}` of every folder of `root` holding a `reference.json` (title, dataset, data folder, hub entry, command, how the recipe was chosen), by name."
+    root = Path(root) if root is not None else reference_dir()
+    refs = {}
+    for f in sorted(root.glob(f'*/{REFERENCE_FILE}')):
+        spec = read_json(f, 'a reference model folder')
+        miss = [k for k in _SPEC_KEYS if k not in spec]
+        if miss: raise CheckpointError(f"{f} lacks {', '.join(miss)}; the reference model {f.parent.name!r} is damaged. Reinstall pneumo_nb.")
+        refs[f.parent.name] = spec
+    return refs
+
+REFERENCES = find_references()
+
+# %% ../nbs/20_references.ipynb #5db22d0c
 def resolve_run(run # a run folder, or the name of a reference model (see `reference_models`)
                ) -> tuple:
     "`(folder, reference name or None)` for a run folder or a reference model's name; unknown names get a clear error."
@@ -72,6 +62,7 @@ def resolve_run(run # a run folder, or the name of a reference model (see `refer
     raise DataNotFoundError(f"Run folder {p} does not exist. Pass a folder written by pneumo_train (default runs/<timestamp>) "
                             f"or a reference model: {names}.")
 
+# %% ../nbs/20_references.ipynb #834ebf19
 def reference_models() -> pd.DataFrame:
     "The reference models that ship with the package: one row each, with their validation and test numbers."
     rows = []
@@ -86,7 +77,6 @@ def reference_models() -> pd.DataFrame:
                          test_acc_thr=tt['accuracy'], test_sens_thr=tt['sensitivity'], test_spec_thr=tt['specificity'],
                          test_reads=len(test_reads(d)), hub=spec['hub']))
     return pd.DataFrame(rows).set_index('name') if rows else pd.DataFrame()
-
 
 # %% ../nbs/20_references.ipynb #b80f81d2
 _CITE = {'pneumoniamnist': ('PneumoniaMNIST (MedMNIST v2)', 'Yang et al., "MedMNIST v2: A large-scale lightweight benchmark for 2D and 3D '
@@ -158,6 +148,8 @@ def write_model_card(run, # a reference model's folder (or name), as `tools/buil
     with atomic_write(p) as tmp: Path(tmp).write_text('\n'.join(lines))
     return p
 
+
+# %% ../nbs/20_references.ipynb #d8c496ee
 def read_model_card(run # a reference model's name or folder
                    ) -> dict:
     "The YAML metadata of a model card (`README.md`), as a dict."
@@ -169,7 +161,7 @@ def read_model_card(run # a reference model's name or folder
     return yaml.safe_load(parts[1])
 
 
-# %% ../nbs/20_references.ipynb #a685ce8f
+# %% ../nbs/20_references.ipynb #10f570c1
 def read_run(run # a run folder written by `train_and_report` / `pneumo_train`, a reference model's name, or a `Run`
             ) -> Run:
     "Read one run folder (or a shipped reference model): its record, its split table (checked against the recorded hash); the model loads on first use."

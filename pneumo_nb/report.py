@@ -4,7 +4,6 @@
 
 # %% ../nbs/19_report.ipynb #415f3712
 from __future__ import annotations
-import os, json, time, hashlib, datetime, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 from .metrics import REPORT_KEYS, fmt_ci
@@ -15,8 +14,6 @@ __all__ = ['run_figures', 'write_report']
 
 # %% ../nbs/19_report.ipynb #8540ad2f
 from .core import *
-from .data import run_data, RunData, tag_split, split_of
-from .decode import read_files, image_files
 
 # %% ../nbs/19_report.ipynb #0c83e7ef
 def _save(fig, path):

@@ -23,6 +23,8 @@ RUN_FILES = dict(record='run.json', split='split.csv', weights='model.pth', pred
                  ood='ood.npz')   # the out-of-distribution detector (`pneumo_nb.ood`); runs from before it have none
 FIG_DPI = 72  # run folders stay small: each figure is a few tens of kB
 
+
+# %% ../nbs/18_runfolder.ipynb #5f0df234
 def jsonable(o):
     "`o` with NumPy/torch numbers, arrays, paths and slices turned into JSON types; anything else raises `TypeError`."
     if isinstance(o, dict): return {str(k): jsonable(v) for k, v in o.items()}
@@ -35,6 +37,8 @@ def jsonable(o):
     if o is None or isinstance(o, (bool, int, float, str)): return o
     raise TypeError(f"Cannot store a {type(o).__name__} in a run record: {o!r}")
 
+
+# %% ../nbs/18_runfolder.ipynb #eed9f884
 def write_json(path, obj):
     "Write `obj` as indented JSON (see `jsonable`), atomically."
     with atomic_write(path) as tmp: Path(tmp).write_text(json.dumps(jsonable(obj), indent=1))
@@ -46,9 +50,12 @@ def read_json(path, what:str='a pneumo_nb run folder'):
     try: return json.loads(path.read_text())
     except ValueError as e: raise CheckpointError(f"{path} is not valid JSON ({e}); the run folder is damaged. Train again.") from None
 
+
+# %% ../nbs/18_runfolder.ipynb #a8152f71
 def sha256(path) -> str:
     "SHA-256 hex digest of a file."
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
 
 # %% ../nbs/18_runfolder.ipynb #4792f274
 def log_test_read(run_dir, # the run folder whose ledger gets the line
@@ -62,12 +69,16 @@ def log_test_read(run_dir, # the run folder whose ledger gets the line
     with open(Path(run_dir)/RUN_FILES['ledger'], 'a') as f: f.write(json.dumps(line) + '\n')
     return line
 
+
+# %% ../nbs/18_runfolder.ipynb #fc503bd1
 def test_reads(run_dir) -> pd.DataFrame:
     "The ledger of a run folder as a table (empty if the test split was never read)."
     f = Path(run_dir)/RUN_FILES['ledger']
     if not f.is_file(): return pd.DataFrame(columns=['time', 'caller', 'what', 'n', 'pid'])
     return pd.DataFrame([json.loads(l) for l in f.read_text().splitlines() if l.strip()])
 
+
+# %% ../nbs/18_runfolder.ipynb #31e42680
 def score_test(run_dir, # the run folder (its ledger records the read)
                model, # a trained model (torch) or an `OnnxModel`
                x_test, # test images, tagged 'test' (from `RunData.xy('test')`)
@@ -81,6 +92,7 @@ def score_test(run_dir, # the run folder (its ledger records the read)
     p = model.predict(x_test) if hasattr(model, 'predict') and not hasattr(model, 'forward') else predict_arrays(model, x_test, batch, device=device)
     log_test_read(run_dir, caller, 'probabilities of PNEUMONIA for the test split', len(x_test))
     return tag_split(p, 'test')
+
 
 # %% ../nbs/18_runfolder.ipynb #ff1b2a5a
 def default_run_dir(root='runs') -> Path:

@@ -107,6 +107,8 @@ def apply_params(base:dict, # a configuration
 # %% ../nbs/23_search.ipynb #4bf9aea9
 HEARTBEAT = 60   # seconds between a running trial's heartbeats in an RDB storage; silent for 2x this, the trial is failed and re-run
 
+
+# %% ../nbs/23_search.ipynb #96086cd1
 def _redact(url:str) -> str: return re.sub(r'(://[^:/@]*):[^@/]*@', r'\1:***@', url)   # never print a password
 
 def _first_line(e): return (str(getattr(e, 'orig', None) or e).strip().splitlines() or [type(e).__name__])[0].strip()
@@ -157,14 +159,12 @@ def open_storage(storage=None, # None: a journal file in `folder`; a path ending
     if isinstance(storage, str): return _rdb_storage(storage, heartbeat)
     return storage
 
+
+# %% ../nbs/23_search.ipynb #156ae9cd
 def _space_json(space): return {k: distribution_to_json(d) for k, d in space.items()}
 
-def _git_commit():
-    "The git commit of the pneumo_nb source in use (None outside a git checkout)."
-    try: return subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True, timeout=10,
-                               cwd=Path(importlib.util.find_spec('pneumo_nb').origin).parent).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError): return None
 
+# %% ../nbs/23_search.ipynb #6fe41f75
 def _same_base(study_name:str, old:dict, new:dict):
     "Refuse to resume a study whose declared base configuration differs from `new`; keys added to the configuration since it was declared must hold their defaults."
     gone = sorted(set(old) - set(new))
@@ -177,6 +177,14 @@ def _same_base(study_name:str, old:dict, new:dict):
     diff = {k: (old[k], new[k]) for k in old if old[k] != new[k]}
     if diff: raise SearchError(f"Study {study_name!r} was declared with base_config values {({k: a for k, (a, b) in diff.items()})}; you "
                                f"asked for {({k: b for k, (a, b) in diff.items()})}. To resume it as declared, leave base unset (None); else use another study_name.")
+
+
+# %% ../nbs/23_search.ipynb #3e1ab2df
+def _git_commit():
+    "The git commit of the pneumo_nb source in use (None outside a git checkout)."
+    try: return subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True, timeout=10,
+                               cwd=Path(importlib.util.find_spec('pneumo_nb').origin).parent).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError): return None
 
 def declare_study(study_name:str='pneumo', # the study's name in the storage
                   criterion=None, # a name of `CRITERIA` (None: `DEFAULT_CRITERION`)
@@ -235,6 +243,8 @@ def _write_trial(folder, trial, rec):
     d.mkdir(parents=True, exist_ok=True)
     with atomic_write(d/'trial.json') as f: f.write_text(json.dumps(rec, indent=1, default=str))
 
+
+# %% ../nbs/23_search.ipynb #5a4dbf89
 def objective(trial, # an Optuna trial of a study made by `declare_study`
               data:dict, # from `search_data`: training and validation arrays only
               folder=None # where `trial_NNNN/` goes (None: the folder the study was declared with)
@@ -260,6 +270,8 @@ def objective(trial, # an Optuna trial of a study made by `declare_study`
                                  'reports': pr.reports})
     return res['value']
 
+
+# %% ../nbs/23_search.ipynb #062ec3fc
 def fail_dead_trials(study:optuna.Study # a study in a journal storage (RDB storages do this themselves, by heartbeat)
                     ) -> list:
     "Journal files have no heartbeat: fail the RUNNING trials whose worker process on this machine is gone, and queue their parameters again."
@@ -273,6 +285,8 @@ def fail_dead_trials(study:optuna.Study # a study in a journal storage (RDB stor
         except optuna.exceptions.UpdateFinishedTrialError: pass   # another worker failed it first
     return failed
 
+
+# %% ../nbs/23_search.ipynb #b183ada1
 def _optimize(study, n_trials, timeout, data_kwargs, threads, folder=None):
     torch.set_num_threads(threads)
     data = search_data(**data_kwargs)
@@ -283,6 +297,11 @@ def _optimize(study, n_trials, timeout, data_kwargs, threads, folder=None):
         study.optimize(lambda t: objective(t, data, folder), n_trials=n_trials, timeout=timeout, gc_after_trial=True,
                        callbacks=[cb, lambda st, _: fail_dead_trials(st)])
 
+def _join_cmd(args:dict, worker:int, pre:str='') -> list:
+    "The command line of worker process `worker` of a search with `run_search` arguments `args` (`pre`: Python run before it)."
+    return [sys.executable, '-c', f'import sys; {pre}from pneumo_nb.search import join_study; join_study(sys.argv[1])',
+            json.dumps({**args, 'worker': worker})]
+
 def join_study(kwargs:str # JSON of `run_search` arguments and `worker`
               ):
     "Entry point of a worker process: open the declared study and run trials until the study has `n_trials`."
@@ -292,11 +311,8 @@ def join_study(kwargs:str # JSON of `run_search` arguments and `worker`
                           a['data_kwargs'], worker=a['worker'], heartbeat=a.get('heartbeat', HEARTBEAT))
     _optimize(study, a['n_trials'], a['timeout'], a['data_kwargs'], a['threads'], Path(a['out'])/a['study_name'])
 
-def _join_cmd(args:dict, worker:int, pre:str='') -> list:
-    "The command line of worker process `worker` of a search with `run_search` arguments `args` (`pre`: Python run before it)."
-    return [sys.executable, '-c', f'import sys; {pre}from pneumo_nb.search import join_study; join_study(sys.argv[1])',
-            json.dumps({**args, 'worker': worker})]
 
+# %% ../nbs/23_search.ipynb #2a6aa3fd
 def _data_kwargs(cfg, train_subset, seed):
     "`search_data` arguments from the base configuration: its data, and its validation split (only non-default values)."
     kw = dict(dataset=cfg['dataset'], data=None if cfg['data'] is None else str(cfg['data']), size=cfg['size'],
@@ -345,6 +361,8 @@ def run_search(space='best', # a name of `SPACES` (its base preset is used) or a
                               f"{Path(out)/study_name}); the study keeps their finished trials: run the same call again to resume.")
     return declare_study(study_name, criterion, space, base, storage, out, seed, data_kwargs, heartbeat=heartbeat)
 
+
+# %% ../nbs/23_search.ipynb #787ec16b
 def best_config(study:optuna.Study # a study made by `run_search`
                ) -> dict:
     "The configuration (`DEFAULT_CONFIG` keys) of the study's best finished trial on its declared criterion."
@@ -352,12 +370,15 @@ def best_config(study:optuna.Study # a study made by `run_search`
         raise SearchError(f"Study {study.study_name!r} has no finished trial yet; run more trials.")
     return apply_params(study.user_attrs['base_config'], study.best_trial.params)
 
+
+# %% ../nbs/23_search.ipynb #44bf553a
 def trials_df(study:optuna.Study): # -> pandas.DataFrame
     "One row per trial: number, state, criterion value, parameters, validation metrics, seconds; best first."
     df = study.trials_dataframe(attrs=('number', 'state', 'value', 'params', 'user_attrs'))
     df.columns = [c.replace('params_', '').replace('user_attrs_', '') for c in df.columns]
     asc = study.direction == optuna.study.StudyDirection.MINIMIZE
     return df.sort_values('value', ascending=asc, na_position='last').reset_index(drop=True)
+
 
 # %% ../nbs/23_search.ipynb #2e559c1a
 def _seed_job(trial, cfg, seeds, out, overrides, n_boot, figures):
@@ -418,6 +439,8 @@ def run_seeds(preset='best', # a preset of `pneumo_nb.train.PRESETS` (or a confi
             time.sleep(min(heartbeat, 5))   # another worker is training a seed: poll the storage until it ends or is found dead
     return seeds_table(out, seeds)
 
+
+# %% ../nbs/23_search.ipynb #222861f3
 def seeds_table(out, # the folder of `run_seeds`
                 seeds=(0, 1, 2) # the seeds to summarise (their runs must be finished)
                ) -> 'pd.DataFrame':
@@ -447,7 +470,10 @@ def search_summary(study:optuna.Study # a study made by `run_search`
                        json.dumps(best_config(study))]
     return '\n'.join(lines)
 
-# %% ../nbs/23_search.ipynb #120b74f1
+# %% ../nbs/23_search.ipynb #880b14b4
 from .criterion import *
 from . import criterion as _criterion
+
+# %% ../nbs/23_search.ipynb #2dfcc967
+globals().setdefault('__all__', [])   # the module has it from nbdev; the notebook does not
 __all__ += [n for n in _criterion.__all__ if n not in __all__]

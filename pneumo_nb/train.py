@@ -4,12 +4,8 @@
 
 # %% ../nbs/11_train.ipynb #00672f3d
 from __future__ import annotations
-import io, math, time, warnings
-from functools import partial
-import numpy as np, pandas as pd
-import torch, torch.nn as nn, torch.nn.functional as F
-from PIL import Image
-from .learner import DROPOUT_KW, fine_tune_two_stage, make_learner, tensor_dls, weighted_dls
+import time, warnings
+import numpy as np
 
 # %% auto #0
 __all__ = ['DEFAULT_CONFIG', 'PRESETS', 'DEFAULT_PRESETS', 'resolve_config', 'default_preset', 'dls_from_config', 'fit_config']
@@ -17,24 +13,12 @@ __all__ = ['DEFAULT_CONFIG', 'PRESETS', 'DEFAULT_PRESETS', 'resolve_config', 'de
 # %% ../nbs/11_train.ipynb #7cb95ddc
 from .core import *   # first: it silences fastai's torch.jit.script FutureWarning
 from fastai.learner import Learner
-from fastai.callback.core import Callback
-import fastai.callback.schedule   # patches Learner with fit_one_cycle and lr_find
-from fastai.callback.tracker import TrackerCallback, EarlyStoppingCallback, ReduceLROnPlateau
-from fastai.callback.progress import CSVLogger, ProgressCallback
-from fastai.metrics import AccumMetric
-from fastai.optimizer import OptimWrapper, Adam
-from fastai.data.core import TfmdDL, DataLoaders
-from fastai.data.transforms import IntToFloatTensor, Normalize, CategoryMap
-from fastai.vision.core import TensorImage, imagenet_stats
-from fastai.vision.augment import aug_transforms, RandTransform
-from fastai.torch_core import TensorCategory
-from fasttransform import Transform
-from fastcore.basics import noop
-from .data import load_pneumoniamnist, resize_channels, refuse_test, RunData
+from fastai.data.core import DataLoaders
+from .data import refuse_test, RunData
 from .decode import raw_preprocessing
-from .balance import class_weights as _class_weights, pos_weight as _pos_weight, sample_weights, balance_by_augmentation
-from .models import get_model, splitter as _splitter, ARCHS
-from .metrics import binary_metrics
+from .balance import balance_by_augmentation
+from .models import ARCHS
+from .learner import DROPOUT_KW, fine_tune_two_stage, make_learner, tensor_dls, weighted_dls
 
 # %% ../nbs/11_train.ipynb #aa841a08
 DEFAULT_CONFIG = dict(
@@ -53,6 +37,7 @@ DEFAULT_CONFIG = dict(
     split_seed=None, # seed of the validation split of folder data (None: `seed`); seeds sharing it can form an `Ensemble`
     tta=None) # None, or 'hflip': predictions average the image and its mirror (recorded in the run's preprocessing)
 
+# %% ../nbs/11_train.ipynb #5a3a193e
 PRESETS = {
     'default': dict(DEFAULT_CONFIG),
     'report003_cnn': {**DEFAULT_CONFIG, 'aug': False, 'epochs': 25, 'schedule': 'fit', 'plateau': 3, 'pos_weight_factor': 0.5},
@@ -78,6 +63,7 @@ PRESETS['chest_xray_v1'] = {**PRESETS['best'], 'dataset': 'chest_xray', 'size': 
 # issue 23 ablation on the validation-only criterion declared before its runs (benchmarks/research/ABLATION64.md)
 PRESETS['chest_xray_best'] = {**PRESETS['chest_xray_v1'], 'aug': 'xray_degrade', 'model_kwargs': {'width': 16, 'blocks': 2, 'p': 0.0078296}}
 
+# %% ../nbs/11_train.ipynb #5d05eb07
 def resolve_config(config='default', # a preset name or a dict of `DEFAULT_CONFIG` keys (missing keys take the defaults)
                    **overrides # keys to change (None values are ignored)
                   ) -> dict:
@@ -129,6 +115,7 @@ def dls_from_config(cfg:dict, # a resolved configuration
         dls = weighted_dls(dls)
     return dls
 
+# %% ../nbs/11_train.ipynb #7d026713
 def fit_config(config, # a preset name or a configuration dict (see `DEFAULT_CONFIG`)
                data, # a `RunData` (its 'train' and 'valid' splits are used) or `(x_train, y_train, x_valid, y_valid)` arrays
                progress:str='auto', # 'auto', 'bar', 'lines' or 'quiet'
@@ -158,9 +145,12 @@ def fit_config(config, # a preset name or a configuration dict (see `DEFAULT_CON
     learn.n_train = len(dls.train.dataset)
     return learn
 
-# %% ../nbs/11_train.ipynb #882d522a
+# %% ../nbs/11_train.ipynb #d5c94aea
 from .augment import *
 from .learner import *
 from . import augment as _augment
 from . import learner as _learner
-__all__ += [n for n in _augment.__all__ + _learner.__all__ if n not in __all__]
+
+# %% ../nbs/11_train.ipynb #319f84d0
+_own = list(globals().get('__all__', []))   # the exported module's own names (none while the notebook runs)
+__all__ = _own + [n for n in _augment.__all__ + _learner.__all__ if n not in _own]

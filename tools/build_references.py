@@ -7,7 +7,7 @@ For each name of `pneumo_nb.runs.REFERENCES`:
 1. train it with its `pneumo_train` command (one CPU thread, `OMP_NUM_THREADS=1`) into `benchmarks/out/reference/<name>/`, a full run
    folder (threshold chosen on validation, the test split read once and recorded in its ledger); an existing complete run there is
    reused (its test split was read already) unless `--retrain`; a reused run whose threshold the current rule
-   (`pneumo_nb.evaluate.choose_threshold`) would choose differently on its validation split is brought up to date first
+   (`pneumo_nb.metrics.choose_threshold`) would choose differently on its validation split is brought up to date first
    (`rethreshold`): its test split is scored again through `score_test` (one more line in its ledger) and `metrics.json`
    and the threshold in `run.json` are recomputed; a run whose threshold does not change only gets the rule's new wording;
 2. copy what ships (`run.json`, `split.csv`, `model.pth`, `predictions.csv`, `metrics.json`, `history.csv`, `test_reads.jsonl`; no
@@ -30,11 +30,11 @@ def git_commit() -> str:
     except Exception: return 'unknown'
 
 def rechoose_threshold(yv, pv) -> dict:
-    """The threshold the current rule (`pneumo_nb.evaluate.choose_threshold` through `run_metrics`) chooses from validation labels
+    """The threshold the current rule (`pneumo_nb.metrics.choose_threshold` through `run_metrics`) chooses from validation labels
     `yv` and probabilities `pv` alone: `threshold`, `threshold_rule` (its wording) and `fell_back`. Shared with
     `benchmarks/rethreshold/rethreshold.py`, which reports the seed runs under the current rule."""
     import warnings
-    from pneumo_nb.runs import run_metrics
+    from pneumo_nb.metrics import run_metrics
     from pneumo_nb.data import tag_split
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')   # a fall-back is in the rule's wording
@@ -44,7 +44,7 @@ def rechoose_threshold(yv, pv) -> dict:
 def rethreshold(work:Path) -> str:
     "Bring a reused run's threshold and metrics up to the current rule, from its model and recorded split; what changed."
     from pneumo_nb.runs import load_run, run_metrics, score_test, write_json, RUN_FILES
-    from pneumo_nb.evaluate import predict_arrays
+    from pneumo_nb.inference import predict_arrays
     from pneumo_nb.data import run_data, tag_split
     r = load_run(work); old = r.metrics
     src = r.record['source']
@@ -100,6 +100,7 @@ def build(name:str, data:str, retrain:bool=False) -> Path:
     dest = reference_dir()/name
     with atomic_dir(dest, overwrite=True) as tmp:
         for f in SHIP: shutil.copy2(work/f, tmp/f)
+        shutil.copy2(dest/'reference.json', tmp/'reference.json')   # the registry entry (`pneumo_nb.references.find_references`) stays
         write_json(tmp/RUN_FILES['record'], rec)
         write_report(tmp, rec, read_json(tmp/RUN_FILES['metrics']), {}, f'pneumo_nb reference model {name}: {spec["title"]}', (),
                      test_reads(tmp))

@@ -1,4 +1,4 @@
-"""Check the library notebooks (nbs/[0-9][0-9]_*.ipynb) against the project's notebook standard.
+"""Check the library notebooks (nbs/[0-9][0-9]*_*.ipynb, 08a_evaluate included) against the project's notebook standard.
 
 Per notebook:
 - structure: first cell `#| default_exp <module>`; the next markdown cell has an H1 and a `>` subtitle;
@@ -167,7 +167,7 @@ def main(argv=None):
     p.add_argument('--path', help='check only this notebook (the ratio is then reported, not enforced)')
     p.add_argument('--min-ratio', type=float, default=0.9, help='minimum checking cells per exported name (default 0.9)')
     a = p.parse_args(argv)
-    fns = [Path(a.path).resolve()] if a.path else sorted(NBS.glob('[0-9][0-9]_*.ipynb'))
+    fns = [Path(a.path).resolve()] if a.path else sorted(NBS.glob('[0-9][0-9]*_*.ipynb'))
     if not fns or not all(f.exists() for f in fns): sys.exit(f'No notebook found: {a.path or NBS}')
     others = [] if a.path else [f for f in sorted(NBS.rglob('*.ipynb')) if f not in fns and not is_hidden(f)]
     total_fail, rows = 0, []
