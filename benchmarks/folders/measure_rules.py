@@ -88,26 +88,40 @@ def models_with_weights(data):
             out.append((f'{lv}/{f.parent.name}', m, info['batch'], xv, np.asarray(yv), pat, info['raw']['size']))
     return out
 
-def with_weights(rows, data):
+CACHE = ROOT/'benchmarks'/'out'/'folders'/'probs'
+HELD_OUT = ('downup0.25', 'blur2', 'jpeg25', 'zoomout0.9', 'squishw0.8')   # addendum A2's held-out shifts
+
+def model_probs(data):
+    "Per model with weights: validation labels, patients, clean probabilities and each shifted copy's (cached, validation only)."
     from pneumo_nb.evaluate import predict_arrays
     from pneumo_nb.data import tag_split
     from pneumo_nb.search import SHIFTS as SEARCH_SHIFTS
     from ablate64 import shifts as folder_shifts
+    CACHE.mkdir(parents=True, exist_ok=True)
+    out = {}
     for name, model, batch, x, y, pat, size in models_with_weights(data):
-        x = np.asarray(x)
-        t01 = torch.as_tensor(x).float().div(255)[:, None]
-        sets = {'folder': folder_shifts(size), 'search': SEARCH_SHIFTS}
-        pv = predict_arrays(model, tag_split(x, 'valid'), batch, device='cpu')
-        probs = {}
-        for sname, fs in sets.items():
-            for k, f in fs.items():
-                xs = (f(t01)[:, 0] * 255).round().clamp(0, 255).to(torch.uint8).numpy()
-                probs[(sname, k)] = predict_arrays(model, tag_split(xs, 'valid'), batch, device='cpu')
+        f = CACHE/(name.replace('/', '__') + '.npz')
+        if f.is_file(): out[name] = dict(np.load(f, allow_pickle=True)); continue
+        x = np.asarray(x); t01 = torch.as_tensor(x).float().div(255)[:, None]
+        d = dict(y=np.asarray(y).astype(int), patient=np.asarray(pat).astype(str),
+                 clean=predict_arrays(model, tag_split(x, 'valid'), batch, device='cpu'))
+        for sname, fs in (('folder', folder_shifts(size)), ('search', SEARCH_SHIFTS)):
+            for k, fn in fs.items():
+                xs = (fn(t01)[:, 0] * 255).round().clamp(0, 255).to(torch.uint8).numpy()
+                d[f'{sname}:{k}'] = predict_arrays(model, tag_split(xs, 'valid'), batch, device='cpu')
+        np.savez(f, **d); out[name] = d
+        print('shifted', name, flush=True)
+    return out
+
+def with_weights(rows, data, probs=None):
+    probs = probs or model_probs(data)
+    for name, d in probs.items():
+        y, pv, pat = d['y'], d['clean'], d['patient']
         for rule in RULES:
             t, attrs = pick(y, pv, rule, pat)
             c = at(y, pv, t)
-            for sname in sets:
-                per = {k: at(y, q, t) for (s, k), q in probs.items() if s == sname}
+            for sname in ('folder', 'search'):
+                per = {k.split(':', 1)[1]: at(y, d[k], t) for k in d if k.startswith(sname + ':')}
                 rows.append(dict(model=name, rule=rule, shift_set=sname, threshold=t, tied=attrs['tied'], val_ba=c['ba'],
                                  val_sens=c['sens'], val_spec=c['spec'],
                                  shift_ba=float(np.mean([v['ba'] for v in per.values()])),
@@ -115,8 +129,25 @@ def with_weights(rows, data):
                                  shift_sens=float(np.mean([v['sens'] for v in per.values()])),
                                  shift_spec=float(np.mean([v['spec'] for v in per.values()])),
                                  drop_ba=c['ba'] - float(np.mean([v['ba'] for v in per.values()])),
-                                 **{f'ba_{k}': round(v['ba'], 4) for k, v in per.items()} if sname == 'folder' else {}))
-        print('shifted', name, flush=True)
+                                 **({f'ba_{k}': round(v['ba'], 4) for k, v in per.items()} if sname == 'folder' else {})))
+    return rows
+
+def a2_rows(rows, data, probs=None):
+    "Addendum A2: rules that choose with the 7 search shifts, scored on the 5 held-out folder shifts."
+    from threshold_rule import SHIFT_RULES
+    import warnings
+    probs = probs or model_probs(data)
+    for name, d in probs.items():
+        y, pv = d['y'], d['clean']
+        P = np.stack([d[k] for k in d if k.startswith('search:')])
+        for rule in ('lowest', 'mid_logit') + SHIFT_RULES:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                t, tab = choose_threshold_rule(y, pv, rule=rule, p_shift=P if rule in SHIFT_RULES else None)
+            c = at(y, pv, t); per = [at(y, d[f'folder:{k}'], t) for k in HELD_OUT]
+            rows.append(dict(model=name, rule=rule, threshold=t, val_ba=c['ba'], val_sens=c['sens'], val_spec=c['spec'],
+                             heldout_ba=float(np.mean([v['ba'] for v in per])), heldout_sens=float(np.mean([v['sens'] for v in per])),
+                             heldout_spec=float(np.mean([v['spec'] for v in per])), heldout_ba_min=float(np.min([v['ba'] for v in per]))))
     return rows
 
 def main():
@@ -127,7 +158,9 @@ def main():
     a = ap.parse_args()
     RES.mkdir(exist_ok=True)
     if not a.skip_shift:
-        pd.DataFrame(with_weights([], a.data)).to_csv(RES/'shift_rules.csv', index=False, float_format='%.4f')
+        probs = model_probs(a.data)
+        pd.DataFrame(with_weights([], a.data, probs)).to_csv(RES/'shift_rules.csv', index=False, float_format='%.4f')
+        pd.DataFrame(a2_rows([], a.data, probs)).to_csv(RES/'a2_rules.csv', index=False, float_format='%.4f')
     if not a.skip_weightless:
         pd.DataFrame(weightless([])).to_csv(RES/'weightless_rules.csv', index=False, float_format='%.4f')
 

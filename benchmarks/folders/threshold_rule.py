@@ -15,6 +15,7 @@ from pneumo_nb.evaluate import threshold_table, THRESHOLDS
 from pneumo_nb.data import refuse_test
 
 RULES = ('lowest', 'highest', 'mid_logit', 'mid_logit_tol', 'smooth0.5', 'smooth1', 'bagged')
+SHIFT_RULES = ('shift_ba', 'pooled_ba')   # addendum A2: they need `p_shift`, the shifted validation copies' probabilities
 TOL = 0.005          # mid_logit_tol: balanced accuracy within this of the best counts as tied
 N_BAG = 200          # bagged: bootstrap resamples
 DEFAULT_RULE = 'mid_logit'   # the declared winner (README.md); set after the measurement
@@ -48,10 +49,12 @@ def choose_threshold_rule(y_val, # VALIDATION labels (never test)
                           thresholds=None, # candidate thresholds; None: `THRESHOLDS` (0.01-0.99 by 0.01)
                           rule:str=DEFAULT_RULE, # one of `RULES`
                           groups=None, # patient id of each validation image (only `bagged` uses it; None: images)
-                          seed:int=0 # `bagged`'s resampling seed
+                          seed:int=0, # `bagged`'s resampling seed
+                          p_shift=None # A2 rules: probabilities of K shift-perturbed copies of the same validation images, [K, N]
                          ) -> tuple:
     "`(threshold, table)` as `choose_threshold`, with the tie among best-balanced-accuracy thresholds broken by `rule`."
-    if rule not in RULES: raise ValueError(f"Unknown rule {rule!r}; rules: {', '.join(RULES)}")
+    if rule not in RULES + SHIFT_RULES: raise ValueError(f"Unknown rule {rule!r}; rules: {', '.join(RULES + SHIFT_RULES)}")
+    if rule in SHIFT_RULES and p_shift is None: raise ValueError(f"rule {rule!r} needs p_shift, the shifted validation probabilities [K, N].")
     refuse_test(y_val, p_val, what='choosing a threshold')
     tab = threshold_table(y_val, p_val, thresholds)
     tab['meets_target'] = tab['sensitivity'] >= min_sensitivity - 1e-12
@@ -68,7 +71,16 @@ def choose_threshold_rule(y_val, # VALIDATION labels (never test)
         bmax = ba[ok].max()
         tie = ok & (ba >= bmax - 1e-12)
         tied = int(tie.sum())
-        if rule == 'lowest': t = ts[tie].min()
+        if rule in SHIFT_RULES:
+            y = np.asarray(y_val).ravel().astype(int); P = np.atleast_2d(np.asarray(p_shift, float))
+            if P.shape[1] != len(y): raise ValueError(f"p_shift must be [K, {len(y)}], not {list(P.shape)}.")
+            if rule == 'pooled_ba': P = np.vstack([np.asarray(p_val, float).ravel()[None], P])
+            pred = P[:, None, :] >= ts[None, :, None]                       # [K, T, N]
+            sens, spec = pred[..., y == 1].mean(-1), (~pred[..., y == 0]).mean(-1)
+            s = np.where(ok, ((sens + spec) / 2).mean(0), -np.inf)       # mean over copies (pooled: equal-size copies)
+            B = np.sort(ts[s >= s.max() - 1e-12])
+            t = _snap((_z(B.min()) + _z(B.max())) / 2, B)
+        elif rule == 'lowest': t = ts[tie].min()
         elif rule == 'highest': t = ts[tie].max()
         elif rule in ('mid_logit', 'mid_logit_tol'):
             B = ts[tie] if rule == 'mid_logit' else ts[ok & (ba >= bmax - TOL - 1e-12)]
@@ -138,8 +150,18 @@ def _checks():
     # 5. test data is refused, as by the library
     try: choose_threshold(tag_split(y, 'test'), tag_split(p, 'test')); raise AssertionError('test data accepted')
     except TestSplitError: pass
-    # 6. the rule is invariant to a relabelling-free monotone transform that keeps the candidates' order
+    # 6. plain lists are accepted as the library accepts them
     assert choose_threshold(y, p)[0] == choose_threshold(list(y), list(p))[0]
+    # 7. A2 rules: with shifted copies that raise NORMAL scores, they choose a higher threshold than on clean data alone
+    zs = np.stack([z + np.where(y == 0, d, 0.) for d in (1.0, 2.0, 3.0)]); ps = 1 / (1 + np.exp(-zs))
+    z2 = np.r_[rng.normal(-1.5, 1.0, 200), rng.normal(3, 1.5, 600)]; p2c = 1 / (1 + np.exp(-z2))
+    ps2 = 1 / (1 + np.exp(-np.stack([z2 + np.where(y == 0, d, 0.) for d in (1.0, 2.0)])))
+    for r in SHIFT_RULES:
+        t, tb = choose_threshold_rule(y, p2c, rule=r, p_shift=ps2)
+        assert t > choose_threshold_rule(y, p2c, rule='lowest')[0] and tb.loc[tb.chosen, 'sensitivity'].iloc[0] >= 0.95 and tb.attrs['rule'] == r
+        assert choose_threshold_rule(y, p, rule=r, p_shift=ps)[1].loc[lambda d: d.chosen, 'sensitivity'].iloc[0] >= 0.95
+    try: choose_threshold_rule(y, p, rule='shift_ba'); raise AssertionError('p_shift not required')
+    except ValueError: pass
     print('threshold_rule: all checks passed')
 
 if __name__ == '__main__': _checks()
