@@ -50,9 +50,47 @@ def lever_data(name, data):
 def valid_table(rd):
     return rd.items.iloc[rd.idx('valid')].reset_index(drop=True)
 
-def distill_callback(teacher_name, rd, data, xt):
-    "Soft targets: the label mixed 50/50 with the teacher's probability on each training image (teacher's own preprocessing)."
-    raise NotImplementedError
+def distill_callback(teacher_name, alpha=0.5):
+    """Distillation: on each training batch the loss is (1 - alpha) x the recipe's weighted loss + alpha x the cross-entropy
+    to the teacher's probability of PNEUMONIA on the same augmented images (weighted by the label's class weight).
+    The teacher sees the student's batch un-normalised and re-normalised with its own statistics (both 28 px, 1 channel).
+    Validation loss and predictions are the recipe's own."""
+    from fastai.callback.core import Callback
+    from pneumo_nb.runs import load_run
+    from pneumo_nb.core import probs_from_logits
+    t = load_run(teacher_name); teacher = t.model.eval()
+    tm, ts = float(t.batch['mean'][0]), float(t.batch['std'][0])
+    for q in teacher.parameters(): q.requires_grad_(False)
+
+    class _Loss(torch.nn.Module):
+        def __init__(self, orig, cb): super().__init__(); self.orig, self.cb = orig, cb
+        def forward(self, out, targ):
+            base = self.orig(out, targ)
+            if not self.cb.is_train or self.cb.p_t is None: return base
+            o = out.as_subclass(torch.Tensor); y = targ.as_subclass(torch.Tensor).reshape(-1).long()
+            ls = torch.nn.functional.logsigmoid
+            lp1, lp0 = (ls(o.reshape(-1)), ls(-o.reshape(-1))) if o.ndim == 1 or o.shape[-1] == 1 else \
+                (torch.log_softmax(o, -1)[:, 1], torch.log_softmax(o, -1)[:, 0])
+            w = torch.ones(len(y)) if self.orig.weights is None else self.orig.weights.to(o.device)[y]
+            soft = -(w * (self.cb.p_t * lp1 + (1 - self.cb.p_t) * lp0)).sum() / w.sum()
+            return (1 - alpha) * base + alpha * soft
+        def activation(self, out): return self.orig.activation(out)
+        def decodes(self, probs): return self.orig.decodes(probs)
+
+    class Distill(Callback):
+        order = 5
+        def before_fit(self):
+            self.p_t, self.is_train = None, False
+            pre = self.learn.dls.preprocessing
+            self.sm, self.ss = float(pre['mean'][0]), float(pre['std'][0])
+            self.orig = self.learn.loss_func; self.learn.loss_func = _Loss(self.orig, self)
+        def before_batch(self):
+            self.is_train = self.learn.training
+            if not self.is_train: self.p_t = None; return
+            x = self.xb[0].as_subclass(torch.Tensor)
+            with torch.no_grad(): self.p_t = probs_from_logits(teacher(((x * self.ss + self.sm) - tm) / ts)).reshape(-1).float()
+        def after_fit(self): self.learn.loss_func = self.orig
+    return Distill()
 
 def main():
     ap = argparse.ArgumentParser()
@@ -60,6 +98,7 @@ def main():
     ap.add_argument('--seeds', nargs='+', type=int, default=[0, 1])
     ap.add_argument('--data', default='/work/shared/data/chest_xray_224')
     ap.add_argument('--overwrite', action='store_true')
+    ap.add_argument('--smoke', action='store_true', help='1 epoch on 512 images, written under a smoke/ folder (a code check, not a result)')
     a = ap.parse_args()
     from pneumo_nb.train import resolve_config, fit_config
     from pneumo_nb.evaluate import predict_arrays, binary_metrics
@@ -69,13 +108,16 @@ def main():
         vt = valid_table(rd)
         assert len(vt) == len(yv) and (vt.label.values == np.asarray(yv)).all()
         for seed in a.seeds:
-            d = OUT/name/f'seed{seed}'
+            d = OUT/('smoke' if a.smoke else '')/name/f'seed{seed}'
             if (d/'info.json').is_file() and not a.overwrite: print('exists', d); continue
             d.mkdir(parents=True, exist_ok=True)
             cfg = resolve_config(lv['preset'], dataset='folder', data=a.data, size=lv['size'], crop=lv.get('crop'), seed=seed,
                                  split_seed=SPLIT_SEED)
             t0, c0 = time.time(), time.process_time()
-            learn = fit_config(cfg, (xt, yt, xv, yv), progress='quiet', device='cpu')
+            cbs = [distill_callback(lv['distill'])] if lv.get('distill') else None
+            if a.smoke: cfg.update(epochs=1); xt_, yt_ = xt[:512], yt[:512]
+            else: xt_, yt_ = xt, yt
+            learn = fit_config(cfg, (xt_, yt_, xv, yv), progress='quiet', device='cpu', cbs=cbs)
             wall, cpu = time.time() - t0, time.process_time() - c0
             pre = learn.preprocessing
             pv = predict_arrays(learn.model, xv, pre, device='cpu')
