@@ -18,7 +18,8 @@ RULES = ('lowest', 'highest', 'mid_logit', 'mid_logit_tol', 'smooth0.5', 'smooth
 SHIFT_RULES = ('shift_ba', 'pooled_ba')   # addendum A2: they need `p_shift`, the shifted validation copies' probabilities
 TOL = 0.005          # mid_logit_tol: balanced accuracy within this of the best counts as tied
 N_BAG = 200          # bagged: bootstrap resamples
-DEFAULT_RULE = 'mid_logit'   # the declared winner (README.md); set after the measurement
+DEFAULT_RULE = 'lowest'      # without shifted copies: part A's declared outcome, today's rule stays (README.md)
+SHIFT_DEFAULT = 'pooled_ba'  # with shifted copies (`p_shift`): addendum A2's winner (README.md)
 
 def _z(t): return logit(np.clip(np.asarray(t, float), 1e-6, 1 - 1e-6))
 
@@ -108,10 +109,24 @@ def choose_threshold_rule(y_val, # VALIDATION labels (never test)
 def choose_threshold(y_val, # VALIDATION labels (never test)
                      p_val, # VALIDATION probabilities of PNEUMONIA
                      min_sensitivity:float=0.95, # the sensitivity the threshold must keep
-                     thresholds=None # candidate thresholds; None: `THRESHOLDS` (0.01-0.99 by 0.01)
+                     thresholds=None, # candidate thresholds; None: `THRESHOLDS` (0.01-0.99 by 0.01)
+                     p_shift=None # probabilities of shift-perturbed copies of the same validation images, [K, N] (`shift_probs`); None: today's rule
                     ) -> tuple:
-    "`(threshold, table)`: the best validation balanced accuracy among thresholds with sensitivity >= `min_sensitivity`, ties broken at the middle of the tied interval in logit space; `table.attrs['fell_back']` says if none had it."
-    return choose_threshold_rule(y_val, p_val, min_sensitivity, thresholds, rule=DEFAULT_RULE)
+    "`(threshold, table)`: the best balanced accuracy among thresholds whose validation sensitivity >= `min_sensitivity`, on validation pooled with its shifted copies when `p_shift` is given; `table.attrs`: 'fell_back', 'min_sensitivity', 'rule', 'tied'."
+    return choose_threshold_rule(y_val, p_val, min_sensitivity, thresholds, rule=DEFAULT_RULE if p_shift is None else SHIFT_DEFAULT,
+                                 p_shift=p_shift)
+
+def shift_probs(model, # a trained model (a run's `model`)
+                x_val, # the VALIDATION images, uint8 [N,H,W]
+                batch:dict, # the run's batch preprocessing (`Run.batch`, `learn.preprocessing`)
+                device=None) -> np.ndarray:
+    "`p_shift` for `choose_threshold`: P(PNEUMONIA) on each copy of `pneumo_nb.search.shifted_copies(x_val)`, [7, N] (the choosing shifts measured here)."
+    from pneumo_nb.search import shifted_copies
+    from pneumo_nb.evaluate import predict_arrays
+    from pneumo_nb.data import tag_split
+    refuse_test(x_val, what='choosing a threshold')
+    x = np.asarray(x_val)
+    return predict_arrays(model, tag_split(shifted_copies(x), 'valid'), batch, device=device).reshape(-1, len(x))
 
 # ------------------------------------------------------------------------------------------------ unit checks
 def _checks():
@@ -125,13 +140,15 @@ def _checks():
     t0, tab0 = lib(y, p); tl, tabl = choose_threshold_rule(y, p, rule='lowest')
     assert t0 == tl and tab0.columns.tolist() == tabl.columns.tolist()[:len(tab0.columns)], 'lowest must be the library rule'
     assert (tab0['chosen'] == tabl['chosen']).all()
-    tm, tabm = choose_threshold(y, p)
+    tm, tabm = choose_threshold_rule(y, p, rule='mid_logit')
     tie = tabm.meets_target & (tabm.balanced_accuracy >= tabm.balanced_accuracy[tabm.meets_target].max() - 1e-12)
     lo, hi = tabm.threshold[tie].min(), tabm.threshold[tie].max()
     assert tabm.attrs['tied'] > 10 and lo == t0 and tl < tm < hi, (t0, tm, lo, hi)
     assert abs(_z(tm) - (_z(lo) + _z(hi)) / 2) <= 0.5 * np.diff(_z(tabm.threshold.values)).max()   # in the middle, in logit space
     assert bool(tie[tabm.chosen].iloc[0]), 'the chosen threshold is one of the tied best'
     assert tabm.attrs['rule'] == 'mid_logit' and tabm.attrs['fell_back'] is False and tabm['chosen'].sum() == 1
+    td, tabd = choose_threshold(y, p)   # the proposed default without shifted copies is the library's rule
+    assert td == t0 and tabd.attrs['rule'] == 'lowest' and (tabd['chosen'] == tab0['chosen']).all()
     # 2. every rule keeps the sensitivity target and returns one of the candidates
     for r in RULES:
         t, tb = choose_threshold_rule(y, p, rule=r, groups=np.arange(len(y)) // 2)
@@ -160,8 +177,23 @@ def _checks():
         t, tb = choose_threshold_rule(y, p2c, rule=r, p_shift=ps2)
         assert t > choose_threshold_rule(y, p2c, rule='lowest')[0] and tb.loc[tb.chosen, 'sensitivity'].iloc[0] >= 0.95 and tb.attrs['rule'] == r
         assert choose_threshold_rule(y, p, rule=r, p_shift=ps)[1].loc[lambda d: d.chosen, 'sensitivity'].iloc[0] >= 0.95
+    tc, tbc = choose_threshold(y, p2c, p_shift=ps2)
+    assert tbc.attrs['rule'] == 'pooled_ba' and tc == choose_threshold_rule(y, p2c, rule='pooled_ba', p_shift=ps2)[0]
     try: choose_threshold_rule(y, p, rule='shift_ba'); raise AssertionError('p_shift not required')
     except ValueError: pass
+    # 8. real data: the shipped pneumoniamnist-28 on its own validation split (524 images), as measured in results/a2_rules.csv
+    import os
+    from pneumo_nb.runs import load_run
+    from pneumo_nb.data import run_data
+    r = load_run('pneumoniamnist-28')
+    d = run_data('pneumoniamnist', os.environ.get('PNEUMO_DATA', '/work/shared/data'), 28, raw=r.raw, split=r.split, splits=('valid',))
+    xv, yv = d.xy('valid')
+    pv = r.predictions.query("split == 'valid'").prob_pneumonia.values
+    P = shift_probs(r.model, xv, r.batch, device='cpu')
+    assert P.shape == (7, len(yv))
+    assert choose_threshold(yv, pv)[0] == r.threshold == 0.23          # without copies: the shipped threshold (today's rule)
+    t8, tab8 = choose_threshold(yv, pv, p_shift=P)
+    assert t8 == 0.37 and tab8.attrs['rule'] == 'pooled_ba' and tab8.loc[tab8.chosen, 'sensitivity'].iloc[0] >= 0.95, t8
     print('threshold_rule: all checks passed')
 
 if __name__ == '__main__': _checks()

@@ -115,7 +115,7 @@ def main():
                                  split_seed=SPLIT_SEED)
             t0, c0 = time.time(), time.process_time()
             cbs = [distill_callback(lv['distill'])] if lv.get('distill') else None
-            if a.smoke: cfg.update(epochs=1); xt_, yt_ = xt[:512], yt[:512]
+            if a.smoke: cfg.update(epochs=1); k = np.random.default_rng(0).permutation(len(yt))[:512]; xt_, yt_ = xt[k], np.asarray(yt)[k]
             else: xt_, yt_ = xt, yt
             learn = fit_config(cfg, (xt_, yt_, xv, yv), progress='quiet', device='cpu', cbs=cbs)
             wall, cpu = time.time() - t0, time.process_time() - c0
@@ -124,7 +124,7 @@ def main():
             torch.save(learn.model.state_dict(), d/'model.pth')
             vt.assign(prob_pneumonia=pv)[['item', 'patient', 'label', 'prob_pneumonia']].to_csv(d/'valid.csv', index=False)
             m = binary_metrics(np.asarray(yv), pv)
-            info = dict(lever=name, seed=seed, split_seed=SPLIT_SEED, config={k: v for k, v in learn.cfg.items() if k != 'data'},
+            info = dict(lever=name, seed=seed, split_seed=SPLIT_SEED, distill=lv.get('distill'), distill_alpha=0.5 if lv.get('distill') else None, config={k: v for k, v in learn.cfg.items() if k != 'data'},
                         arch=learn.cfg['arch'], model_kwargs=learn.model_kwargs, raw=raw, batch=pre, n_train=len(yt),
                         n_valid=len(yv), train_wall_s=round(wall, 1), train_cpu_s=round(cpu, 1), threads=torch.get_num_threads(),
                         val_auc=float(m['auc']), val_nll=float(-np.mean(np.log(np.clip(np.where(np.asarray(yv) == 1, pv, 1 - pv), 1e-7, 1)))))
