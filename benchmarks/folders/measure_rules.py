@@ -95,7 +95,8 @@ def model_probs(data):
     "Per model with weights: validation labels, patients, clean probabilities and each shifted copy's (cached, validation only)."
     from pneumo_nb.evaluate import predict_arrays
     from pneumo_nb.data import tag_split
-    from pneumo_nb.search import SHIFTS as SEARCH_SHIFTS
+    try: from pneumo_nb.search import SHIFTS as SEARCH_SHIFTS
+    except ImportError: from pneumo_nb.criterion import SHIFTS as SEARCH_SHIFTS   # the lead's restructured package
     from ablate64 import shifts as folder_shifts
     CACHE.mkdir(parents=True, exist_ok=True)
     out = {}

@@ -121,7 +121,8 @@ def shift_probs(model, # a trained model (a run's `model`)
                 batch:dict, # the run's batch preprocessing (`Run.batch`, `learn.preprocessing`)
                 device=None) -> np.ndarray:
     "`p_shift` for `choose_threshold`: P(PNEUMONIA) on each copy of `pneumo_nb.search.shifted_copies(x_val)`, [7, N] (the choosing shifts measured here)."
-    from pneumo_nb.search import shifted_copies
+    try: from pneumo_nb.search import shifted_copies
+    except ImportError: from pneumo_nb.criterion import shifted_copies   # the lead's restructured package
     from pneumo_nb.evaluate import predict_arrays
     from pneumo_nb.data import tag_split
     refuse_test(x_val, what='choosing a threshold')
