@@ -133,7 +133,9 @@ def stage_modules(model) -> list:
     "The last module of each spatial resolution of the network's features module (its last three): the stages whose outputs are tapped."
     feats, _ = features_head(model)
     kids = list(feats.children()) if isinstance(feats, torch.nn.Sequential) else [feats]
-    x, res, was = torch.zeros(1, getattr(model, 'n_in', 1), *getattr(model, 'img_size', (64, 64))), [], feats.training
+    conv = next((m for m in model.modules() if isinstance(m, torch.nn.Conv2d)), None)   # torchvision networks carry no `n_in`
+    n_in = getattr(model, 'n_in', None) or (conv.in_channels if conv is not None else 1)
+    x, res, was = torch.zeros(1, n_in, *getattr(model, 'img_size', (64, 64))), [], feats.training
     feats.eval()
     with torch.no_grad():
         for k in kids: x = k(x); res.append(tuple(x.shape[-2:]) if x.ndim == 4 else ('flat',))

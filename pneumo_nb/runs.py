@@ -35,12 +35,19 @@ def _record(cfg, preset, data, learn, threshold, split_hash, model, n_boot) -> d
                 train_seconds=learn.train_seconds, epochs_run=len(learn.history), n_train_images=learn.n_train,
                 versions=versions(), created=datetime.datetime.now().isoformat(timespec='seconds'), disclaimer=DISCLAIMER)
 
-def _fit_ood(folder, model, batch, data) -> dict:
-    "Fit a run's out-of-distribution detector on its training split (threshold from validation), write it atomically; its record."
+def _fit_ood(folder, model, batch, data, train_subset:int|None=None, seed:int=0) -> dict:
+    "Fit a run's out-of-distribution detector on its training images (threshold from validation), write it atomically; its record."
     from pneumo_nb.ood import fit_detector, OOD_FILE
     (xt, yt), (xv, _) = data.xy('train'), data.xy('valid')
-    det, _ = fit_detector(model, batch, np.asarray(xt), np.asarray(yt), np.asarray(xv), side=data.raw['size'],
-                          described=f"{len(xt)} training and {len(xv)} validation images of the run's recorded split")
+    xt, yt, xv = np.asarray(xt), np.asarray(yt), np.asarray(xv)
+    how = "of the run's recorded split"
+    if train_subset:   # a quick check trained on a seeded subset (`fit_config`): the detector sees the same training images,
+        keep = np.sort(np.random.default_rng(seed).permutation(len(yt))[:train_subset])   # and as many validation images at most
+        xt, yt = xt[keep], yt[keep]
+        xv = xv[np.sort(np.random.default_rng(seed).permutation(len(xv))[:train_subset])]
+        how = f"(train_subset={train_subset}: the training images the model saw, a seeded subset of validation)"
+    det, _ = fit_detector(model, batch, xt, yt, xv, side=data.raw['size'],
+                          described=f"{len(xt)} training and {len(xv)} validation images {how}")
     f = det.save(Path(folder)/OOD_FILE)
     return dict(file=OOD_FILE, sha256=sha256(f), rule=det.info['rule'], components=list(det.parts))
 
@@ -78,7 +85,7 @@ def train_and_report(preset='default', # a preset name of `pneumo_nb.train.PRESE
         metrics = run_metrics(yv, p_val, ys, p_test, n_boot=n_boot)   # the threshold is chosen here, on validation
         threshold = metrics['threshold']
         rec = _record(cfg, preset, data, learn, threshold, split_hash, model, n_boot)
-        if ood: rec['ood'] = _fit_ood(tmp, model, learn.preprocessing, data)
+        if ood: rec['ood'] = _fit_ood(tmp, model, learn.preprocessing, data, cfg['train_subset'], cfg['seed'])
         with atomic_write(tmp/RUN_FILES['weights']) as f: torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, f)
         _predictions(data, {'valid': p_val, 'test': p_test}).to_csv(tmp/RUN_FILES['predictions'], index=False)
         hist = pd.DataFrame(learn.history); hist.to_csv(tmp/RUN_FILES['history'], index=False)
