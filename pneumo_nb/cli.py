@@ -13,7 +13,7 @@ __all__ = ['cli_errors', 'pneumo_train', 'pneumo_evaluate', 'pneumo_predict', 'p
            'pneumo_search', 'pneumo_seeds']
 
 # %% ../nbs/25_cli.ipynb #f9fa14ac
-from .core import PneumoError, UsageError, DISCLAIMER, console_mode, say
+from .core import PneumoError, UsageError, DISCLAIMER, console_mode, say, refuse_existing
 
 # %% ../nbs/25_cli.ipynb #7f20a177
 def _paragraph(e:BaseException) -> str:
@@ -58,6 +58,7 @@ def pneumo_train(dataset:str='pneumoniamnist', # pneumoniamnist, chest_xray (Kag
     "Train a pneumonia classifier, choose its threshold on validation, score test once, and write a run folder."
     with cli_errors(pneumo_train):
         say(DISCLAIMER, mode=console_mode(quiet))
+        if out is not None: refuse_existing(out, overwrite)   # refused at once, not after importing torch
         from pneumo_nb.runs import train_and_report
         from pneumo_nb.train import default_preset
         res = train_and_report(preset or default_preset(dataset), out, overwrite, _progress(quiet), device=device, dataset=dataset, data=data, size=size, crop=crop,

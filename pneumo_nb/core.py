@@ -10,8 +10,8 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['CLASSES', 'LABELS', 'DISCLAIMER', 'PneumoError', 'DataNotFoundError', 'CorruptDataError', 'CheckpointError',
            'RunExistsError', 'UsageError', 'TestSplitError', 'set_seed', 'default_device', 'data_root', 'data_dirs',
-           'find_data', 'probs_from_logits', 'atomic_dir', 'atomic_write', 'load_state', 'md5', 'versions',
-           'console_mode', 'say', 'plural']
+           'find_data', 'probs_from_logits', 'refuse_existing', 'atomic_dir', 'atomic_write', 'load_state', 'md5',
+           'versions', 'console_mode', 'say', 'plural']
 
 # %% ../nbs/00_core.ipynb #a85bc630
 warnings.filterwarnings('ignore', message=r'.*torch\.jit\.script.* is deprecated', category=FutureWarning)
@@ -115,6 +115,17 @@ def probs_from_logits(out # model output (a tensor), shape [B], [B,1] or [B,2]
     if out.shape[-1] == 2: return torch.softmax(out, -1)[..., 1]
     raise ValueError(f"Expected 1 or 2 logits per image, got shape {tuple(out.shape)}")
 
+# %% ../nbs/00_core.ipynb #c423604b
+def refuse_existing(dest, # an output folder about to be written
+                    overwrite:bool=False # allow replacing it
+                   ) -> Path:
+    "`dest` as a `Path`; raises `RunExistsError` if it is a file or a non-empty folder and `overwrite` is False."
+    dest = Path(dest)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())) and not overwrite:
+        raise RunExistsError(f"{dest} already exists and is not empty. Choose another output folder, "
+                             "or pass overwrite=True (--overwrite on the command line) to replace it.")
+    return dest
+
 # %% ../nbs/00_core.ipynb #99004958
 def _umask() -> int:
     "The process's umask (read without changing it for long)."
@@ -160,10 +171,7 @@ def atomic_dir(dest, # the final folder
                overwrite:bool=False # replace an existing `dest`; otherwise raise `RunExistsError`
               ):
     "Yield a temporary folder that becomes `dest` only if the block finishes without error; one writer per `dest` at a time."
-    dest = Path(dest)
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())) and not overwrite:
-        raise RunExistsError(f"{dest} already exists and is not empty. Choose another output folder, "
-                             "or pass overwrite=True (--overwrite on the command line) to replace it.")
+    dest = refuse_existing(dest, overwrite)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with _term_raises(), _dest_lock(dest):   # killed with SIGTERM: no temporary folder or lock is left behind
         tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.tmp-', dir=dest.parent))

@@ -16,8 +16,8 @@ from .runfolder import Scorer
 from .ensemble import Ensemble
 
 # %% auto #0
-__all__ = ['ADD_OOD', 'train_and_report', 'load_run', 'evaluate_run', 'explain_run', 'load_scorer', 'add_ood', 'predict_files',
-           'export_run']
+__all__ = ['QUICK_OOD_VALID', 'ADD_OOD', 'train_and_report', 'load_run', 'evaluate_run', 'explain_run', 'load_scorer', 'add_ood',
+           'predict_files', 'export_run']
 
 # %% ../nbs/22_runs.ipynb #8540ad2f
 from .core import *
@@ -35,6 +35,8 @@ def _record(cfg, preset, data, learn, threshold, split_hash, model, n_boot) -> d
                 train_seconds=learn.train_seconds, epochs_run=len(learn.history), n_train_images=learn.n_train,
                 versions=versions(), created=datetime.datetime.now().isoformat(timespec='seconds'), disclaimer=DISCLAIMER)
 
+QUICK_OOD_VALID = 128   # a quick run's detector (train_subset): its threshold from at most this many validation images
+
 def _fit_ood(folder, model, batch, data, train_subset:int|None=None, seed:int=0) -> dict:
     "Fit a run's out-of-distribution detector on its training images (threshold from validation), write it atomically; its record."
     from pneumo_nb.ood import fit_detector, OOD_FILE
@@ -42,9 +44,9 @@ def _fit_ood(folder, model, batch, data, train_subset:int|None=None, seed:int=0)
     xt, yt, xv = np.asarray(xt), np.asarray(yt), np.asarray(xv)
     how = "of the run's recorded split"
     if train_subset:   # a quick check trained on a seeded subset (`fit_config`): the detector sees the same training images,
-        keep = np.sort(np.random.default_rng(seed).permutation(len(yt))[:train_subset])   # and as many validation images at most
-        xt, yt = xt[keep], yt[keep]
-        xv = xv[np.sort(np.random.default_rng(seed).permutation(len(xv))[:train_subset])]
+        keep = np.sort(np.random.default_rng(seed).permutation(len(yt))[:train_subset])   # and at most QUICK_OOD_VALID validation
+        xt, yt = xt[keep], yt[keep]                                                       # images (each also under 7 shifts)
+        xv = xv[np.sort(np.random.default_rng(seed).permutation(len(xv))[:min(train_subset, QUICK_OOD_VALID)])]
         how = f"(train_subset={train_subset}: the training images the model saw, a seeded subset of validation)"
     det, _ = fit_detector(model, batch, xt, yt, xv, side=data.raw['size'],
                           described=f"{len(xt)} training and {len(xv)} validation images {how}")
@@ -253,7 +255,8 @@ def add_ood(run, # a run folder (a shipped reference model: give `dest`)
     if dest is None and r.reference is not None: raise UsageError(f"{r.reference} is a shipped reference model: pass dest= (tools/build_references.py --ood does).")
     d = run_data(src['dataset'], recorded_data(src), r.record['config']['size'], raw=r.raw, split=r.split, splits=('train', 'valid'))
     folder = Path(dest) if dest is not None else r.path
-    rec = dict(r.record, ood=_fit_ood(folder, r.model, r.batch, d))
+    cfg = r.record['config']   # a quick run (train_subset) gets the detector `train_and_report` would have fitted
+    rec = dict(r.record, ood=_fit_ood(folder, r.model, r.batch, d, cfg.get('train_subset'), cfg.get('seed', 0)))
     write_json(folder/RUN_FILES['record'], rec)
     return folder/OOD_FILE
 
