@@ -115,7 +115,7 @@ def probs_from_logits(out # model output (a tensor), shape [B], [B,1] or [B,2]
     if out.shape[-1] == 2: return torch.softmax(out, -1)[..., 1]
     raise ValueError(f"Expected 1 or 2 logits per image, got shape {tuple(out.shape)}")
 
-# %% ../nbs/00_core.ipynb #c423604b
+# %% ../nbs/00_core.ipynb #9c6b28a6
 def refuse_existing(dest, # an output folder about to be written
                     overwrite:bool=False # allow replacing it
                    ) -> Path:
