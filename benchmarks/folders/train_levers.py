@@ -25,7 +25,16 @@ LEVERS = {
     'best32_crop0.8': dict(preset='best', size=32, crop=0.8),
     'best28_medmnist': dict(preset='best', size=28, wcrop=None),   # share filled in from medmnist_share.json
     'distill28': dict(preset='best', size=28, distill='pneumoniamnist-28'),
+    # levers added in the second session (declared in DECLARATION.md, addendum B2, before their runs)
+    'medmnist64': dict(preset='chest_xray_best', size=64, wcrop=None),          # the MedMNIST-like width crop with the 64 px recipe
+    'distill64': dict(preset='chest_xray_best', size=64, distill='pneumoniamnist-28'),   # distillation into the 64 px recipe
+    'multires64': dict(preset='chest_xray_best', size=64, multires=28),         # training across resolutions: 64 px + 64->28->64 copies
 }
+
+def down_up_copies(x, low):
+    "Each image taken down to `low` px (box filter) and back up to its size (bilinear): the same image at a lower resolution."
+    H = x.shape[1]
+    return np.stack([np.asarray(Image.fromarray(im).resize((low, low), Image.BOX).resize((H, H), Image.BILINEAR)) for im in x])
 
 def width_crop(x224, share, size):
     "MedMNIST-like: keep the central `share` of the width (full height) of each squished image, resize to `size` bicubic."
@@ -45,6 +54,11 @@ def lever_data(name, data):
         rd = run_data('folder', data, lv['size'], 1, 0.15, SPLIT_SEED, splits=('train', 'valid'), crop=lv.get('crop'))
         (xt, yt), (xv, yv) = rd.xy('train'), rd.xy('valid')
         raw = rd.raw
+        if lv.get('multires'):   # training images twice: at their size and down-up from `multires` px (validation unchanged)
+            xt0 = np.asarray(xt)
+            xt = tag_split(np.concatenate([xt0, down_up_copies(xt0, lv['multires'])]), 'train')
+            yt = np.concatenate([np.asarray(yt), np.asarray(yt)])
+            raw = {**raw, 'train_multires': [lv['size'], lv['multires']]}
     return rd, raw, (xt, yt, xv, yv)
 
 def valid_table(rd):
@@ -53,7 +67,7 @@ def valid_table(rd):
 def distill_callback(teacher_name, alpha=0.5):
     """Distillation: on each training batch the loss is (1 - alpha) x the recipe's weighted loss + alpha x the cross-entropy
     to the teacher's probability of PNEUMONIA on the same augmented images (weighted by the label's class weight).
-    The teacher sees the student's batch un-normalised and re-normalised with its own statistics (both 28 px, 1 channel).
+    The teacher sees the student's batch un-normalised, area-resized to 28 px if larger, and re-normalised with its own statistics.
     Validation loss and predictions are the recipe's own."""
     from fastai.callback.core import Callback
     from pneumo_nb.runs import load_run
@@ -88,6 +102,7 @@ def distill_callback(teacher_name, alpha=0.5):
             self.is_train = self.learn.training
             if not self.is_train: self.p_t = None; return
             x = self.xb[0].as_subclass(torch.Tensor)
+            if x.shape[-1] != 28: x = torch.nn.functional.interpolate(x, size=(28, 28), mode='area')   # the teacher's input size
             with torch.no_grad(): self.p_t = probs_from_logits(teacher(((x * self.ss + self.sm) - tm) / ts)).reshape(-1).float()
         def after_fit(self): self.learn.loss_func = self.orig
     return Distill()
