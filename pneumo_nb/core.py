@@ -9,9 +9,9 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['CLASSES', 'LABELS', 'DISCLAIMER', 'PneumoError', 'DataNotFoundError', 'CorruptDataError', 'CheckpointError',
-           'RunExistsError', 'UsageError', 'TestSplitError', 'set_seed', 'default_device', 'data_root', 'data_dirs',
-           'find_data', 'probs_from_logits', 'refuse_existing', 'atomic_dir', 'atomic_write', 'load_state', 'md5',
-           'versions', 'console_mode', 'say', 'plural']
+           'RunExistsError', 'UsageError', 'TestSplitError', 'set_seed', 'seeded_subset', 'default_device', 'data_root',
+           'data_dirs', 'find_data', 'probs_from_logits', 'refuse_existing', 'atomic_dir', 'atomic_write', 'load_state',
+           'md5', 'versions', 'console_mode', 'say', 'plural']
 
 # %% ../nbs/00_core.ipynb #a85bc630
 warnings.filterwarnings('ignore', message=r'.*torch\.jit\.script.* is deprecated', category=FutureWarning)
@@ -51,6 +51,15 @@ def set_seed(seed:int=42, # the seed for Python, NumPy, torch and fastai DataLoa
     "Seed every random generator the package uses."
     from fastai.torch_core import set_seed as _fa_set_seed
     _fa_set_seed(seed, reproducible=reproducible)
+
+# %% ../nbs/00_core.ipynb #e746f92b
+def seeded_subset(n:int, # how many items there are
+                  k:int|None, # how many to keep (None, or >= n: all of them)
+                  seed:int=0 # the seed of the draw
+                 ):
+    "Indices of a seeded random subset of `k` of `n` items, in increasing order (a NumPy array)."
+    import numpy as np   # here: `core` stays light for the commands' early checks
+    return np.sort(np.random.default_rng(seed).permutation(n)[:n if k is None else int(k)])
 
 # %% ../nbs/00_core.ipynb #f0ddb6d7
 def default_device(device=None # an explicit device ('cpu', 'cuda', 'mps'); None picks one

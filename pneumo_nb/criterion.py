@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 import numpy as np, torch
-from .core import PneumoError   # before fastai
+from .core import PneumoError, seeded_subset   # before fastai
 from sklearn.metrics import log_loss, brier_score_loss
-from .data import run_data
+from .data import run_data, refuse_test, tag_split
 from .metrics import binary_metrics
 from .inference import predict_arrays
 from .imageops import gaussian_blur, down_up, contrast, center_zoom
 
 # %% auto #0
 __all__ = ['SHIFTS', 'CRITERIA', 'DEFAULT_CRITERION', 'SearchError', 'nll', 'shifted_copies', 'Criterion', 'get_criterion',
-           'search_data', 'score']
+           'search_data', 'score', 'shift_probs']
 
 # %% ../nbs/12_criterion.ipynb #dfc8cdc2
 class SearchError(PneumoError, ValueError):
@@ -97,7 +97,7 @@ def search_data(dataset:str='pneumoniamnist', # 'pneumoniamnist', 'chest_xray' (
     rd = run_data(dataset, data, size, n_ch, valid_pct, split_seed, splits=('train', 'valid'), crop=crop)
     (xt, yt), (xv, yv) = rd.xy('train'), rd.xy('valid')
     if train_subset:
-        keep = np.sort(np.random.default_rng(seed).permutation(len(yt))[:int(train_subset)])
+        keep = seeded_subset(len(yt), train_subset, seed)
         xt, yt = xt[keep], yt[keep]
     src = {k: rd.source[k] for k in ('dataset', 'found_by', 'md5') if k in rd.source}
     return dict(x_train=xt, y_train=yt, x_valid=xv, y_valid=yv,
@@ -129,6 +129,16 @@ def score(learn, # a trained fastai Learner
         m.update(shift_auc=_auc(ys, ps), shift_nll=nll(ys, ps), shift_acc=_acc(ys, ps))
         return float(c.fn(ys, ps)), m
     return float(c.fn(yv, pv)), m
+
+# %% ../nbs/12_criterion.ipynb #80a0b5f5
+def shift_probs(model, # a trained model (a run's `model`, a Learner's `learn.model`)
+                x_val, # the VALIDATION images, uint8 [N,H,W]
+                batch:dict, # the run's batch preprocessing (`Run.batch`, `learn.preprocessing`)
+                device=None) -> np.ndarray:
+    "`p_shift` of `metrics.choose_threshold`: P(PNEUMONIA) on each copy of `shifted_copies(x_val)`, one row per shift of `SHIFTS`, [len(SHIFTS), N]."
+    refuse_test(x_val, what='choosing a threshold')
+    x = np.asarray(x_val)
+    return tag_split(predict_arrays(model, tag_split(shifted_copies(x), 'valid'), batch, device=device).reshape(len(SHIFTS), len(x)), 'valid')
 
 # %% ../nbs/12_criterion.ipynb #4bf9aea9
 def _criterion_sha(c:Criterion) -> str:

@@ -181,16 +181,39 @@ def threshold_table(y, # true labels
     cols = ('accuracy', 'balanced_accuracy', 'sensitivity', 'specificity', 'precision', 'f1')
     return pd.DataFrame(dict(threshold=ts, **{c: r[c] for c in cols}, tn=tn, fp=fp, fn=fn, tp=tp))
 
+def _pooled_ba(y, p_val, p_shift, ts):
+    "Balanced accuracy at each of `ts` on validation and its shifted copies pooled (each copy weight 1), [T]."
+    P = np.atleast_2d(np.asarray(p_shift, dtype=float))
+    if P.ndim != 2 or P.shape[1] != len(y):
+        raise EvalInputError(f"p_shift must be [K, {len(y)}]: K shifted copies of the {len(y)} validation images; got shape {list(P.shape)}.")
+    P = np.vstack([p_val[None], P])
+    tn, fp, fn, tp = _counts(y[None, None], P[:, None, :] >= ts[None, :, None])   # [K+1, T]
+    r = _rates(tn, fp, fn, tp)
+    return r['balanced_accuracy'].mean(0)
+
 def choose_threshold(y_val, # VALIDATION labels (never test)
                      p_val, # VALIDATION probabilities of PNEUMONIA
-                     min_sensitivity:float=0.95, # the sensitivity the threshold must keep
-                     thresholds=None # candidate thresholds; None: `THRESHOLDS` (0.01-0.99 by 0.01)
+                     min_sensitivity:float=0.95, # the sensitivity the threshold must keep (on clean validation)
+                     thresholds=None, # candidate thresholds; None: `THRESHOLDS` (0.01-0.99 by 0.01)
+                     p_shift=None # probabilities of K shift-perturbed copies of the same validation images, [K, N] (`criterion.shift_probs`); None: clean validation only
                     ) -> tuple:
-    "`(threshold, table)`: the best balanced accuracy among thresholds whose sensitivity >= `min_sensitivity`; `table.attrs['fell_back']` says if none had it."
+    "`(threshold, table)`: the best balanced accuracy (on validation pooled with its shifted copies if `p_shift` is given) among thresholds whose validation sensitivity >= `min_sensitivity`; `table.attrs` says the rule and if it fell back."
     refuse_test(y_val, p_val, what='choosing a threshold')
+    if p_shift is not None: refuse_test(p_shift, what='choosing a threshold')
     tab = threshold_table(y_val, p_val, thresholds)
     tab['meets_target'] = tab['sensitivity'] >= min_sensitivity - 1e-12
-    if tab['meets_target'].any(): i = tab.loc[tab['meets_target'], 'balanced_accuracy'].idxmax()
+    rule = 'validation'
+    if p_shift is not None:
+        y, p = _check(y_val, p_val)
+        tab['pooled_balanced_accuracy'] = _pooled_ba(y, p, p_shift, tab.threshold.values)
+        rule = 'pooled'
+    if tab['meets_target'].any() and rule == 'pooled':   # ties: the middle of the tied thresholds in logit space
+        s = tab['pooled_balanced_accuracy'].where(tab['meets_target'], -np.inf)
+        B = tab.threshold[s >= s.max() - 1e-12].values
+        z = lambda t: np.log(np.clip(t, 1e-6, 1 - 1e-6) / (1 - np.clip(t, 1e-6, 1 - 1e-6)))
+        d = np.abs(z(B) - (z(B.min()) + z(B.max())) / 2)
+        i = tab.index[tab.threshold == B[np.flatnonzero(d <= d.min() + 1e-9)[0]]][0]
+    elif tab['meets_target'].any(): i = tab.loc[tab['meets_target'], 'balanced_accuracy'].idxmax()
     else:
         best = tab['sensitivity'].max()
         i = tab.loc[tab['sensitivity'] == best, 'balanced_accuracy'].idxmax()
@@ -198,7 +221,7 @@ def choose_threshold(y_val, # VALIDATION labels (never test)
                       f"{min_sensitivity:.2f} on validation (best {best:.3f}); falling back to the threshold with the "
                       f"highest sensitivity, {tab.threshold[i]:.2f}. Widen `thresholds` or lower `min_sensitivity`.")
     tab['chosen'] = tab.index == i
-    tab.attrs.update(fell_back=not bool(tab['meets_target'].any()), min_sensitivity=min_sensitivity)
+    tab.attrs.update(fell_back=not bool(tab['meets_target'].any()), min_sensitivity=min_sensitivity, rule=rule)
     return float(tab.loc[i, 'threshold']), tab
 
 # %% ../nbs/06_metrics.ipynb #d90b7c3f
@@ -431,21 +454,28 @@ def run_metrics(y_val, p_val, # validation labels and probabilities (the thresho
                 threshold:float|None=None, # a fixed threshold (e.g. a saved run's); None: `choose_threshold` on validation
                 min_sensitivity:float=0.95, # sensitivity the validation threshold must keep
                 n_boot:int=1000, # bootstrap resamples of the 95% intervals
-                seed:int=0 # seed of the bootstrap
+                seed:int=0, # seed of the bootstrap
+                p_shift=None # probabilities of shift-perturbed copies of validation, [K, N] (`criterion.shift_probs`): the pooled rule
                ) -> dict:
     "The `metrics.json` object: 'val', 'val_at_threshold', 'threshold' (chosen on val), 'test', 'test_at_threshold', 95% CIs."
-    rule = (f'the best validation balanced accuracy among thresholds {THRESHOLDS[0]:.2f}-{THRESHOLDS[-1]:.2f} with validation '
-            f'sensitivity >= {min_sensitivity}')
+    on = 'validation balanced accuracy' if p_shift is None else (f'balanced accuracy on validation pooled with '
+          f'{len(np.atleast_2d(p_shift))} shift-perturbed copies of it (criterion.SHIFTS, each weight 1)')
+    rule = (f'the best {on} among thresholds {THRESHOLDS[0]:.2f}-{THRESHOLDS[-1]:.2f} with validation sensitivity >= {min_sensitivity}'
+            + ('' if p_shift is None else '; ties: the middle of the tied thresholds in logit space'))
     if threshold is None:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')   # a fall-back is written into the rule instead
-            threshold, tab = choose_threshold(y_val, p_val, min_sensitivity=min_sensitivity)
+            threshold, tab = choose_threshold(y_val, p_val, min_sensitivity=min_sensitivity, p_shift=p_shift)
         rule = (f'fell back to {threshold:.2f}, the threshold with the highest validation sensitivity: no threshold in '
                 f'{THRESHOLDS[0]:.2f}-{THRESHOLDS[-1]:.2f} reached validation sensitivity >= {min_sensitivity}'
                 if tab.attrs['fell_back'] else f'chosen: {rule}')
     t = float(threshold)
     m = dict(val=round_metrics(binary_metrics(y_val, p_val, 0.5)), threshold=t, threshold_rule=rule,
              val_at_threshold=round_metrics(binary_metrics(y_val, p_val, t)))
+    if p_shift is not None:   # what the pooled rule saw: the shifted copies at the threshold, averaged over the copies
+        per = [binary_metrics(y_val, q, t) for q in np.atleast_2d(p_shift)]
+        m['val_shifted_at_threshold'] = round_metrics({k: float(np.mean([d[k] for d in per])) for k in
+                                                       ('balanced_accuracy', 'sensitivity', 'specificity', 'accuracy')})
     if y_test is not None:
         m.update(test=round_metrics(binary_metrics(y_test, p_test, 0.5)), test_at_threshold=round_metrics(binary_metrics(y_test, p_test, t)),
                  ci95=dict(test=ci_dict(bootstrap_ci(y_test, p_test, 0.5, n_boot=n_boot, seed=seed)),

@@ -139,11 +139,22 @@ def write_model_card(run, # a reference model's folder (or name), as `tools/buil
               'For research and teaching: reproducing and comparing pneumonia classifiers, explaining them (heatmaps, embeddings), '
               'and testing pipelines. Not for clinical use, and never a diagnosis. Trained on one public data set of pediatric '
               'chest X-rays (Guangzhou Women and Children\'s Medical Center): other hospitals, adult patients, other devices or '
-              'other preprocessing shift the scores and the operating point (see `pneumo_nb.runs.evaluate_run` on your own labelled data).', '',
+              'other preprocessing shift the scores and the operating point (see `pneumo_nb.runs.evaluate_run` on your own labelled data).', '']
+    if rec.get('ood'):
+        o = rec['ood']
+        lines += ['## Inputs unlike the training images', '',
+                  f"`{o['file']}` (SHA-256 `{o['sha256']}`) is this model's out-of-distribution detector (`pneumo_nb.ood`): "
+                  '`predict_files` and `pneumo_predict` score every input with it and flag an image unlike the training images (another '
+                  'modality, a photograph, a heavily processed copy) in the columns `ood`, `ood_score` and `ood_reason`, beside its '
+                  'score; `drop_ood` leaves flagged images out. A flagged image\'s score is not to be trusted. '
+                  f"Components: {', '.join(o['components'])}. Rule: {o['rule']}.", '']
+    lines += [
               '## How it was made', '', f"`{ref['command']}` (environment: {ref['env']}), then `python tools/build_references.py "
               f"--names {name}` copied the run without its figures, made its record portable and wrote this card. pneumo_nb "
               f"{ref['version']}, commit `{ref['commit']}`; torch {rec['versions'].get('torch')}, fastai {rec['versions'].get('fastai')}; "
-              f"training took {rec['train_seconds']:.0f} s.", '', '---', f'_{DISCLAIMER}_', '']
+              f"training took {rec['train_seconds']:.0f} s." + (f" Its threshold was re-chosen on validation under the current rule by "
+              f"`python tools/build_references.py --rethreshold` (commit `{ref['rethresholded']['commit']}`), one more recorded read of the "
+              f"test split." if ref.get('rethresholded') else ''), '', '---', f'_{DISCLAIMER}_', '']
     p = d/'README.md'
     with atomic_write(p) as tmp: Path(tmp).write_text('\n'.join(lines))
     return p

@@ -44,9 +44,9 @@ def _fit_ood(folder, model, batch, data, train_subset:int|None=None, seed:int=0)
     xt, yt, xv = np.asarray(xt), np.asarray(yt), np.asarray(xv)
     how = "of the run's recorded split"
     if train_subset:   # a quick check trained on a seeded subset (`fit_config`): the detector sees the same training images,
-        keep = np.sort(np.random.default_rng(seed).permutation(len(yt))[:train_subset])   # and at most QUICK_OOD_VALID validation
+        keep = seeded_subset(len(yt), train_subset, seed)   # and at most QUICK_OOD_VALID validation
         xt, yt = xt[keep], yt[keep]                                                       # images (each also under 7 shifts)
-        xv = xv[np.sort(np.random.default_rng(seed).permutation(len(xv))[:min(train_subset, QUICK_OOD_VALID)])]
+        xv = xv[seeded_subset(len(xv), min(train_subset, QUICK_OOD_VALID), seed)]
         how = f"(train_subset={train_subset}: the training images the model saw, a seeded subset of validation)"
     det, _ = fit_detector(model, batch, xt, yt, xv, side=data.raw['size'],
                           described=f"{len(xt)} training and {len(xv)} validation images {how}")
@@ -67,6 +67,7 @@ def train_and_report(preset='default', # a preset name of `pneumo_nb.train.PRESE
     import torch
     from pneumo_nb.train import resolve_config, fit_config
     from pneumo_nb.inference import predict_arrays
+    from pneumo_nb.criterion import shift_probs
     mode = console_mode() if progress == 'auto' else progress
     cfg = resolve_config(preset, **overrides)
     out = Path(out) if out is not None else default_run_dir()
@@ -83,8 +84,9 @@ def train_and_report(preset='default', # a preset name of `pneumo_nb.train.PRESE
         model = learn.model.eval()
         (xv, yv), (xs, ys) = data.xy('valid'), data.xy('test')
         p_val = tag_split(predict_arrays(model, xv, learn.preprocessing, device=device), 'valid')
+        p_shift = shift_probs(model, xv, learn.preprocessing, device=device)   # the 7 shifted copies of validation
         p_test = score_test(tmp, model, xs, learn.preprocessing, 'train_and_report', device=device)
-        metrics = run_metrics(yv, p_val, ys, p_test, n_boot=n_boot)   # the threshold is chosen here, on validation
+        metrics = run_metrics(yv, p_val, ys, p_test, n_boot=n_boot, p_shift=p_shift)   # the threshold is chosen here, on validation
         threshold = metrics['threshold']
         rec = _record(cfg, preset, data, learn, threshold, split_hash, model, n_boot)
         if ood: rec['ood'] = _fit_ood(tmp, model, learn.preprocessing, data, cfg['train_subset'], cfg['seed'])
@@ -154,6 +156,7 @@ def evaluate_run(run, # a run folder or a reference model's name; a list of runs
             xv, yv = d.xy('valid'); pv = p if adapt and split == 'valid' else tag_split(predict_arrays(r.model, xv, r.batch, device=device), 'valid')
             m = run_metrics(yv, pv, y if split == 'test' else None, p if split == 'test' else None, threshold=r.threshold, n_boot=n_boot)
             m['threshold_rule'] = r.metrics.get('threshold_rule', m['threshold_rule'])   # the rule that chose the run's threshold
+            if 'val_shifted_at_threshold' in r.metrics: m['val_shifted_at_threshold'] = r.metrics['val_shifted_at_threshold']   # and what it saw
         else:
             from pneumo_nb.metrics import binary_metrics, bootstrap_ci
             m = dict(threshold=r.threshold, threshold_rule='the run\'s own (chosen on its validation split)',
@@ -192,7 +195,7 @@ def explain_run(run, # a run folder or a reference model's name
     d = run_data(src['dataset'], data, r.record['config']['size'], raw=r.raw, split=r.split, splits=(split,))
     x, y = d.xy(split); names = d.items.item.values[d.idx(split)]
     if n is not None and n < len(y):
-        keep = np.sort(np.random.default_rng(0).permutation(len(y))[:n]); x, y, names = x[keep], y[keep], names[keep]
+        keep = seeded_subset(len(y), n, 0); x, y, names = x[keep], y[keep], names[keep]
     if len(y) < 2: raise UsageError(f"explain_run needs at least 2 images (its control deletes each image in another's order), got {len(y)}.")
     model = r.model.to(device) if device else r.model
     def batches():

@@ -104,7 +104,7 @@ def dls_from_config(cfg:dict, # a resolved configuration
     "The training `DataLoaders` a configuration describes, over train and validation arrays (test is refused)."
     refuse_test(x_train, y_train, x_valid, y_valid, what='training (train and validation data only)')
     if cfg['train_subset']:   # a seeded random subset (folder arrays are sorted by class)
-        keep = np.sort(np.random.default_rng(cfg['seed']).permutation(len(y_train))[:cfg['train_subset']])
+        keep = seeded_subset(len(y_train), cfg['train_subset'], cfg['seed'])
         x_train, y_train = x_train[keep], y_train[keep]
     if cfg['balance'] == 'augment': x_train, y_train = balance_by_augmentation(x_train, y_train, cfg['target_ratio'], seed=cfg['seed'])
     dls = tensor_dls(x_train, y_train, x_valid, y_valid, bs=cfg['bs'], img_size=cfg['img_size'], n_ch=cfg['n_ch'],

@@ -2,6 +2,7 @@
 
     python tools/build_references.py [--data ../shared/data] [--names pneumoniamnist-28 chest-xray-64] [--retrain]
     python tools/build_references.py --ood [--names ...]   # only add the out-of-distribution detector to the shipped folders
+    python tools/build_references.py --rethreshold [--names ...]   # only bring the shipped folders up to the current threshold rule
 
 For each name of `pneumo_nb.runs.REFERENCES`:
 1. train it with its `pneumo_train` command (one CPU thread, `OMP_NUM_THREADS=1`) into `benchmarks/out/reference/<name>/`, a full run
@@ -29,39 +30,68 @@ def git_commit() -> str:
                                check=True).stdout.strip()
     except Exception: return 'unknown'
 
-def rechoose_threshold(yv, pv) -> dict:
+def rechoose_threshold(yv, pv, p_shift=None) -> dict:
     """The threshold the current rule (`pneumo_nb.metrics.choose_threshold` through `run_metrics`) chooses from validation labels
-    `yv` and probabilities `pv` alone: `threshold`, `threshold_rule` (its wording) and `fell_back`. Shared with
-    `benchmarks/rethreshold/rethreshold.py`, which reports the seed runs under the current rule."""
+    `yv` and probabilities `pv` (and, for a run with its model, `p_shift`: the model on the 7 shifted copies of validation,
+    `pneumo_nb.criterion.shift_probs`; the pooled rule): `threshold`, `threshold_rule` (its wording), `fell_back` and, with
+    `p_shift`, `val_shifted_at_threshold`. Shared with `benchmarks/rethreshold/rethreshold.py`, which reports the weightless
+    seed runs under the clean rule."""
     import warnings
     from pneumo_nb.metrics import run_metrics
     from pneumo_nb.data import tag_split
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')   # a fall-back is in the rule's wording
-        m = run_metrics(yv, tag_split(pv, 'valid'), n_boot=10)   # validation only
-    return dict(threshold=m['threshold'], threshold_rule=m['threshold_rule'], fell_back=m['threshold_rule'].startswith('fell back'))
+        m = run_metrics(yv, tag_split(pv, 'valid'), n_boot=10, p_shift=p_shift)   # validation only
+    return dict(threshold=m['threshold'], threshold_rule=m['threshold_rule'], fell_back=m['threshold_rule'].startswith('fell back'),
+                **({'val_shifted_at_threshold': m['val_shifted_at_threshold']} if p_shift is not None else {}))
 
-def rethreshold(work:Path) -> str:
-    "Bring a reused run's threshold and metrics up to the current rule, from its model and recorded split; what changed."
+RETHRESHOLD = 'tools/build_references.py (rethreshold: the threshold rule changed)'
+
+def rethreshold(work:Path, caller:str=RETHRESHOLD) -> str:
+    "Bring a run folder's threshold and metrics up to the current rule, from its model and recorded split; what changed."
     from pneumo_nb.runs import load_run, run_metrics, score_test, write_json, RUN_FILES
     from pneumo_nb.inference import predict_arrays
-    from pneumo_nb.data import run_data, tag_split
+    from pneumo_nb.criterion import shift_probs
+    from pneumo_nb.data import run_data, tag_split, recorded_data
     r = load_run(work); old = r.metrics
     src = r.record['source']
-    d = run_data(src['dataset'], src['root'], r.record['config']['size'], raw=r.raw, split=r.split, splits=('valid', 'test'))
+    d = run_data(src['dataset'], recorded_data(src), r.record['config']['size'], raw=r.raw, split=r.split, splits=('valid', 'test'))
     xv, yv = d.xy('valid')
     pv = tag_split(predict_arrays(r.model, xv, r.batch), 'valid')
-    new = rechoose_threshold(yv, pv)
+    new = rechoose_threshold(yv, pv, shift_probs(r.model, xv, r.batch))
     if new['threshold'] == old['threshold']:
-        if new['threshold_rule'] == old['threshold_rule']: return 'unchanged'
-        write_json(work/RUN_FILES['metrics'], {**old, 'threshold_rule': new['threshold_rule']})   # same threshold, same numbers
+        if new['threshold_rule'] == old['threshold_rule'] and new.get('val_shifted_at_threshold') == old.get('val_shifted_at_threshold'):
+            return 'unchanged'
+        write_json(work/RUN_FILES['metrics'], {**old, 'threshold_rule': new['threshold_rule'],   # same threshold, same numbers
+                                               'val_shifted_at_threshold': new['val_shifted_at_threshold']})
         return f"threshold {old['threshold']:.2f} unchanged; rule now: {new['threshold_rule']}"
     xs, ys = d.xy('test')
-    ps = score_test(work, r.model, xs, r.batch, 'tools/build_references.py (rethreshold: the threshold rule changed)')
-    m = run_metrics(yv, pv, ys, ps, n_boot=r.record.get('n_boot', 1000))
+    ps = score_test(work, r.model, xs, r.batch, caller)
+    m = run_metrics(yv, pv, ys, ps, n_boot=r.record.get('n_boot', 1000), threshold=new['threshold'])
+    m.update(threshold_rule=new['threshold_rule'], val_shifted_at_threshold=new['val_shifted_at_threshold'])
     write_json(work/RUN_FILES['metrics'], m)
     write_json(work/RUN_FILES['record'], {**r.record, 'threshold': m['threshold']})
     return f"threshold {old['threshold']:.2f} -> {m['threshold']:.2f} ({m['threshold_rule']})"
+
+def rethreshold_shipped(name:str) -> Path:
+    """Bring a shipped reference folder up to the current threshold rule without retraining (weights unchanged): the test split
+    is scored again through `score_test` only if the threshold changes (one more line in the shipped ledger); `metrics.json`,
+    the threshold in `run.json`, `report.md` and the model card are rewritten."""
+    from pneumo_nb.core import atomic_dir
+    from pneumo_nb.runs import reference_dir, read_json, write_json, write_report, write_model_card, test_reads, RUN_FILES, REFERENCES
+    dest = reference_dir()/name
+    with atomic_dir(dest, overwrite=True) as tmp:
+        for f in dest.iterdir():
+            if f.is_file(): shutil.copy2(f, tmp/f.name)
+        what = rethreshold(tmp, RETHRESHOLD + ', shipped folder')
+        rec = read_json(tmp/RUN_FILES['record'])
+        rec['reference'] = {**rec['reference'], 'rethresholded': dict(commit=git_commit(), when=datetime.datetime.now().isoformat(timespec='seconds'))}
+        write_json(tmp/RUN_FILES['record'], rec)
+        write_report(tmp, rec, read_json(tmp/RUN_FILES['metrics']), {}, f"pneumo_nb reference model {name}: {REFERENCES[name]['title']}", (),
+                     test_reads(tmp))
+        write_model_card(tmp, name)
+    print(f'{name}: {what}', flush=True)
+    return dest
 
 def build(name:str, data:str, retrain:bool=False) -> Path:
     from pneumo_nb.core import atomic_dir, versions, DISCLAIMER
@@ -130,7 +160,8 @@ if __name__ == '__main__':
     ap.add_argument('--names', nargs='+', default=list(REFERENCES), choices=list(REFERENCES))
     ap.add_argument('--retrain', action='store_true', help='train again even where benchmarks/out/reference/<name> is complete')
     ap.add_argument('--ood', action='store_true', help='only fit and add the out-of-distribution detector to the shipped folders')
+    ap.add_argument('--rethreshold', action='store_true', help='only bring the shipped folders up to the current threshold rule (no training)')
     a = ap.parse_args()
     os.chdir(REPO)
-    if a.ood: os.environ.setdefault('PNEUMO_DATA', a.data)
-    for n in a.names: add_ood_shipped(n) if a.ood else build(n, a.data, a.retrain)
+    if a.ood or a.rethreshold: os.environ.setdefault('PNEUMO_DATA', a.data)
+    for n in a.names: add_ood_shipped(n) if a.ood else rethreshold_shipped(n) if a.rethreshold else build(n, a.data, a.retrain)
