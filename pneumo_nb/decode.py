@@ -12,8 +12,8 @@ import numpy as np, pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['MIN_SIDE', 'DICOM_EXTS', 'SALT_FILE', 'IMG_EXTS', 'read_xray', 'is_dicom', 'xray_to_dicom', 'new_salt',
-           'dicom_patient', 'raw_preprocessing', 'preprocess_xray', 'read_files', 'image_files']
+__all__ = ['MIN_SIDE', 'DICOM_EXTS', 'SALT_FILE', 'IMG_EXTS', 'read_xray', 'is_dicom', 'dicom_modality', 'xray_to_dicom',
+           'new_salt', 'dicom_patient', 'raw_preprocessing', 'preprocess_xray', 'read_files', 'image_files']
 
 # %% ../nbs/01_decode.ipynb #57bcc94f
 from .core import *
@@ -81,6 +81,21 @@ def is_dicom(path # a file
         with open(path, 'rb') as f: head = f.read(132)
     except OSError: return False
     return head[128:132] == b'DICM' or path.suffix.lower() in DICOM_EXTS
+
+def _modality_of(ds) -> str|None:
+    "A dataset's Modality, upper-case, or None."
+    m = str(ds.get('Modality', '') or '').strip().upper()
+    return m or None
+
+def dicom_modality(path # a DICOM file
+                  ) -> str|None:
+    "The Modality of a DICOM file, upper-case (None when absent or unreadable); only that header element is read. `read_xray` passes the same value on in `im.info['modality']`."
+    import pydicom
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            return _modality_of(pydicom.dcmread(path, stop_before_pixels=True, specific_tags=['Modality'], force=True))
+    except Exception: return None
 
 # %% ../nbs/01_decode.ipynb #03274632
 _DICOMDIR_UID = '1.2.840.10008.1.3.10'  # Media Storage Directory Storage: the index of a DICOM disc, not an image
@@ -169,6 +184,7 @@ def _dicom_image(path:Path) -> Image.Image:
     else: raise _unreadable(path, f"its DICOM pixel data have shape {a.shape}, not one 2-D image", fix)
     if min(im.size) < MIN_SIDE:
         raise _unreadable(path, f"it is only {im.size[0]}x{im.size[1]} px (at least {MIN_SIDE} px per side expected)")
+    im.info['modality'] = _modality_of(ds)   # the one header value passed on: a coded term, for the out-of-distribution check
     return im
 
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/17_ood.ipynb #ae24e501
 from __future__ import annotations
-import json, warnings, contextlib
+import json, contextlib
 from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np
@@ -12,15 +12,15 @@ import torch, torch.nn.functional as F
 from PIL import Image
 
 # %% auto #0
-__all__ = ['OOD_FILE', 'RADIOGRAPH_MODALITIES', 'COLOUR_LIMIT', 'dicom_modality', 'modality_note', 'colourfulness',
-           'read_files_checked', 'declared_shifts', 'shifted', 'stage_modules', 'StageTap', 'pixel_features',
-           'component_features', 'OODDetector', 'fit_gaussian', 'choose_ood_threshold', 'MultiDetector', 'fit_detector',
-           'predict_with_ood', 'ood_summary']
+__all__ = ['OOD_FILE', 'RADIOGRAPH_MODALITIES', 'COLOUR_LIMIT', 'modality_note', 'colourfulness', 'read_files_checked',
+           'declared_shifts', 'shifted', 'stage_modules', 'StageTap', 'pixel_features', 'component_features',
+           'OODDetector', 'fit_gaussian', 'choose_ood_threshold', 'MultiDetector', 'fit_detector', 'predict_with_ood',
+           'ood_summary']
 
 # %% ../nbs/17_ood.ipynb #3c793d42
 from .core import atomic_write, PneumoError, CheckpointError, plural
-from .decode import read_xray, preprocess_xray, is_dicom
-from .imageops import gaussian_blur, down_up, jpeg, contrast
+from .decode import read_xray, preprocess_xray, dicom_modality   # dicom_modality: re-exported (it lived here)
+from .imageops import gaussian_blur, down_up, jpeg, contrast, squish
 from .data import to_model_input
 from .models import features_head
 from .inference import predict_arrays, TTA
@@ -37,18 +37,6 @@ _MODALITY_NAMES = dict(CT='computed tomography', MR='magnetic resonance', US='ul
                       SM='slide microscopy', IO='intra-oral radiography', PX='panoramic X-ray', DOC='document', KO='key object',
                       PR='presentation state', IVUS='intravascular ultrasound', OCT='optical coherence tomography',
                       BMD='bone densitometry', SEG='segmentation', REG='registration', PLAN='plan')   # DICOM defined terms: only these are printed
-
-def dicom_modality(path # a DICOM file
-                  ) -> str|None:
-    "The Modality of a DICOM file, upper-case (None when absent or unreadable); only that header element is read."
-    import pydicom
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            m = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=['Modality'], force=True).get('Modality')
-    except Exception: return None
-    m = str(m or '').strip().upper()
-    return m or None
 
 def modality_note(m:str|None # a Modality from `dicom_modality`
                  ) -> str|None:
@@ -78,7 +66,7 @@ def read_files_checked(files, # image files
     def _one(f):
         try:
             im = read_xray(f)
-            note = modality_note(dicom_modality(f)) if is_dicom(f) else None
+            note = modality_note(im.info.get('modality'))   # a DICOM's Modality, from the same decode (None for other files)
             if note is None and im.mode == 'RGB':
                 c = colourfulness(im)
                 if c > COLOUR_LIMIT: note = f"a colour picture (colourfulness {c:.0f} > {COLOUR_LIMIT:.0f}), not a radiograph"
@@ -97,23 +85,12 @@ def read_files_checked(files, # image files
     return x, ok, skipped, notes
 
 # %% ../nbs/17_ood.ipynb #c433d982
-def _squish(x, f:float, axis:int=-1):
-    "Content squished along `axis` by `f` < 1 (reflect-filled sides: a wider field of view) or stretched by `f` > 1 (centre kept)."
-    H, W = x.shape[-2:]; n = H if axis == -2 else W
-    m = max(4, round(n * f)); size = (m, W) if axis == -2 else (H, m)
-    y = F.interpolate(x, size=size, mode='bilinear', antialias=True, align_corners=False)
-    if m >= n:
-        o = (m - n) // 2
-        return y[..., o:o + n, :] if axis == -2 else y[..., o:o + n]
-    a = (n - m) // 2
-    return F.pad(y, (0, 0, a, n - m - a) if axis == -2 else (a, n - m - a, 0, 0), mode='reflect').clamp(0, 1)
-
 def declared_shifts(side:int # side of the run's images (its raw preprocessing size)
                    ) -> dict:
     "What a real X-ray from another copy or site may look like, sized for `side` px: name -> f(float batch in [0, 1])."
     s = side / 28
     return {'blur': lambda x: gaussian_blur(x, 0.6 * s), 'down-up': lambda x: down_up(x, factor=0.5),
-            'jpeg': lambda x: jpeg(x, 50), 'squish': lambda x: _squish(x, 0.8), 'stretch': lambda x: _squish(x, 1.25),
+            'jpeg': lambda x: jpeg(x, 50), 'squish': lambda x: squish(x, 0.8), 'stretch': lambda x: squish(x, 1.25),
             'contrast-': lambda x: contrast(x, 0.7), 'contrast+': lambda x: contrast(x, 1.3)}
 
 def shifted(x:np.ndarray, # uint8 images [N,H,W] or [N,H,W,3]
