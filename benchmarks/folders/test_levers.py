@@ -125,13 +125,13 @@ def shipped_row(data):
                 **{f'{k}_pooled': v_ for k, v_ in metrics_row(y, p, t).items()})
 
 def table(d):
-    f = lambda a: f'{np.mean(a):.3f}' + (f' ± {np.std(a, **SD):.3f}' if len(a) > 1 else '')
+    f = lambda a, n=3: f'{np.mean(a):.{n}f}' + (f' ± {np.std(a, **SD):.{n}f}' if len(a) > 1 else '')
     L = ['| model | seeds | val AUC | test AUC | test ACC / sens / spec at 0.5 | thresholds (clean rule) | test ACC / sens / spec there | thresholds (pooled rule) | test ACC / sens / spec there |',
          '|---|---|---|---|---|---|---|---|---|']
     for name, g in d.groupby('model', sort=False):
         trip = lambda s: ' / '.join(f(g[f'{k}_{s}']) for k in ('accuracy', 'sensitivity', 'specificity')) if g[f'accuracy_{s}'].notna().all() else ''
         th = lambda s: ', '.join(f'{t:.2f}' for t in g[f't_{s}']) if g[f't_{s}'].notna().all() else ''
-        L.append(f"| `{name}` | {len(g)} | {f(g.val_auc)} | {f(g.test_auc)} | {trip('05')} | {th('clean')} | {trip('clean')} | {th('pooled')} | {trip('pooled')} |")
+        L.append(f"| `{name}` | {len(g)} | {f(g.val_auc, 4)} | {f(g.test_auc)} | {trip('05')} | {th('clean')} | {trip('clean')} | {th('pooled')} | {trip('pooled')} |")
     return '\n'.join(L)
 
 def main():
