@@ -65,7 +65,9 @@ def write_report(dest, # the run (or evaluation) folder
     setup = dict(dataset=src.get('dataset'), data_folder=src.get('root'), found_by=src.get('found_by'), checksum=src.get('md5'),
                  split=record.get('split_rule'), split_sha256=record.get('split_sha256'), arch=cfg.get('arch'),
                  epochs=cfg.get('epochs'), seed=cfg.get('seed'), preset=record.get('preset'), tta=cfg.get('tta'),
-                 threshold=metrics.get('threshold'), threshold_rule=metrics.get('threshold_rule'))
+                 threshold=metrics.get('threshold'), threshold_rule=metrics.get('threshold_rule'),
+                 fine_tuned_from=(record.get('parent') or {}).get('run'), parent_weights_sha256=(record.get('parent') or {}).get('weights_sha256'),
+                 fine_tune=(record.get('parent') or {}).get('recipe'))
     lines = [f'# {title}', '', f'> **{DISCLAIMER}**', '', '## Setup', '', '| setting | value |', '|---|---|']
     lines += [f'| {k} | {v} |' for k, v in setup.items() if v is not None]
     lines += ['', '## Metrics', '', 'AUC is threshold-free. Sensitivity is the share of PNEUMONIA images flagged, specificity the '
@@ -80,6 +82,9 @@ def write_report(dest, # the run (or evaluation) folder
                       f"{metrics['adapted']['n_target']} target images" + (f"; EM prior estimate {pr['estimate']:.3f} [{pr['ci95'][0]:.3f}, "
                       f"{pr['ci95'][1]:.3f}], source prior {pr['source_prior']:.3f}" if pr else '') + '). Not an inductive result.', '']
         figs = {f'{f} ({tr})': v for f, v in figs.items()}
+    if metrics.get('local_labels'):   # a site run (`pneumo_nb.site`): its numbers used local labels; said at the top
+        lines[2:2] = [f"**{metrics['local_labels'].capitalize()}** (level {metrics.get('site_level')}): the evaluation part's numbers come from a model "
+                      "adapted on the site's own labelled images. Not an inductive result.", '']
     for name, m, c in rows: lines.append(f'| {name} | ' + ' | '.join(fmt_ci(m.get(k), c.get(k)) for k in REPORT_KEYS) + f" | {m.get('n', '')} |")
     if ledger is not None and len(ledger):
         lines += ['', '## Reads of the test split', '', f'The test split was read {plural(len(ledger), "time")} (`test_reads.jsonl`):', '']

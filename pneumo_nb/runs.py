@@ -16,8 +16,8 @@ from .runfolder import Scorer
 from .ensemble import Ensemble
 
 # %% auto #0
-__all__ = ['QUICK_OOD_VALID', 'ADD_OOD', 'train_and_report', 'load_run', 'evaluate_run', 'explain_run', 'load_scorer', 'add_ood',
-           'predict_files', 'export_run']
+__all__ = ['QUICK_OOD_VALID', 'ADD_OOD', 'fine_tune_config', 'train_and_report', 'load_run', 'evaluate_run', 'explain_run',
+           'load_scorer', 'add_ood', 'predict_files', 'export_run']
 
 # %% ../nbs/22_runs.ipynb #8540ad2f
 from .core import *
@@ -53,6 +53,44 @@ def _fit_ood(folder, model, batch, data, train_subset:int|None=None, seed:int=0)
     f = det.save(Path(folder)/OOD_FILE)
     return dict(file=OOD_FILE, sha256=sha256(f), rule=det.info['rule'], components=list(det.parts))
 
+_FIXED_BY_PARENT = ('arch', 'model_kwargs', 'img_size', 'n_ch', 'norm', 'tta', 'crop', 'pretrained', 'n_out')
+
+def fine_tune_config(parent, # a run folder, a reference model's name or a `Run`: the run whose weights the fine-tune starts from
+                     dataset:str|None=None, # the data to fine-tune on: 'pneumoniamnist', 'chest_xray' or 'folder' (None: the parent's)
+                     **overrides # configuration keys (epochs, bs, lr, freeze_epochs, seed, data...); those that fix the network or its input must match the parent's
+                    ) -> tuple:
+    "`(config, network, parent)`: a fine-tune of `parent` with its architecture, weights (a copy), preprocessing and TTA: the head first (`freeze_epochs`, 1), then all layers at discriminative rates from `lr/10` (body) to `lr` (head), `lr` the parent recipe's."
+    import copy
+    from pneumo_nb.train import resolve_config
+    from pneumo_nb.models import splitter
+    if isinstance(parent, (list, tuple)) and len(parent) > 1: raise UsageError("--init takes one run or reference model, not an ensemble: fine-tune from one member.")
+    r = load_run(parent)
+    if r.n_models > 1: raise UsageError("--init takes one run or reference model, not an ensemble: fine-tune from one member.")
+    pc, b, raw = r.record['config'], r.batch, r.raw
+    fixed = dict(arch=r.record['arch'], model_kwargs=r.record.get('model_kwargs') or {}, img_size=b['img_size'], n_ch=b['n_ch'],
+                 norm=[b['mean'], b['std']] if b.get('mean') is not None else None, tta=b.get('tta'), crop=pc.get('crop'),
+                 pretrained=False, n_out=pc.get('n_out'))
+    clash = {k: v for k, v in overrides.items() if k in _FIXED_BY_PARENT and v is not None and v != fixed[k] and not (k == 'pretrained' and not v)}
+    if clash: raise UsageError(f"--init {r.label} fixes the network and its input ({', '.join(f'{k}={fixed[k]!r}' for k in clash)}): "
+                               f"drop {', '.join('--' + k for k in clash)}, or train from scratch without --init.")
+    dataset = dataset or pc['dataset']
+    size = overrides.pop('size', None) or (28 if dataset == 'pneumoniamnist' else raw['size'])
+    if dataset != 'pneumoniamnist' and size != raw['size']:
+        raise UsageError(f"--init {r.label} reads images at {raw['size']} px ({raw['method']}); --size {size} would prepare them differently: drop --size.")
+    net = copy.deepcopy(r.model)
+    n_groups = len(splitter(net))
+    lr = float(np.max(pc['lr'])) if overrides.get('lr') is None else float(np.max(overrides.pop('lr')))
+    rates = [float(v) for v in np.geomspace(lr / 10, lr, n_groups)] if n_groups > 1 else lr
+    cfg = resolve_config({**pc, **fixed, 'dataset': dataset, 'data': None, 'size': size, 'train_subset': None, 'split_seed': None,
+                          'schedule': 'two_stage', 'freeze_epochs': 1, 'freeze_lr': lr, 'lr': rates, 'unfreeze_to': None},
+                         **{k: v for k, v in overrides.items() if k not in _FIXED_BY_PARENT})
+    w = r.path/RUN_FILES['weights']
+    info = dict(run=r.reference or str(Path(r.path).resolve().name), reference=r.reference is not None, weights_sha256=sha256(w),
+                path=r.reference or str(Path(r.path).resolve()), arch=fixed['arch'], raw=raw,
+                recipe=f"head {cfg['freeze_epochs']} epoch(s) at {lr:.3g}, then all layers {cfg['epochs']} epochs one-cycle at "
+                       f"{rates if np.isscalar(rates) else [float(f'{v:.3g}') for v in rates]} (body to head)")
+    return cfg, net, info
+
 def train_and_report(preset='default', # a preset name of `pneumo_nb.train.PRESETS` or a configuration dict
                      out=None, # run folder; None: runs/<timestamp>
                      overwrite:bool=False, # replace an existing run folder
@@ -61,6 +99,7 @@ def train_and_report(preset='default', # a preset name of `pneumo_nb.train.PRESE
                      figures:bool=True, # write the PNG figures
                      device=None, # None: `default_device()`
                      ood:bool=True, # fit the out-of-distribution detector (`pneumo_nb.ood`) and store it in the run folder
+                     init=None, # a run folder or reference model's name to fine-tune from (`fine_tune_config`; `preset` is then ignored)
                      **overrides # configuration keys (`pneumo_nb.train.DEFAULT_CONFIG`): dataset, data, size, arch, epochs, seed...
                     ) -> Path:
     "Read the data once, train, choose the threshold on validation, score test once, and write a complete run folder atomically."
@@ -69,18 +108,22 @@ def train_and_report(preset='default', # a preset name of `pneumo_nb.train.PRESE
     from pneumo_nb.inference import predict_arrays
     from pneumo_nb.criterion import shift_probs
     mode = console_mode() if progress == 'auto' else progress
-    cfg = resolve_config(preset, **overrides)
+    net = parent = None
+    if init is not None: cfg, net, parent = fine_tune_config(init, **overrides); preset = None
+    else: cfg = resolve_config(preset, **overrides)
     out = Path(out) if out is not None else default_run_dir()
     with atomic_dir(out, overwrite) as tmp:  # refuses an existing run now, not after training; removed on error or Ctrl-C
         data = run_data(cfg['dataset'], cfg['data'], cfg['size'], 1 if cfg['n_ch'] == 1 else 3, cfg['valid_pct'],
-                        cfg['seed'] if cfg['split_seed'] is None else cfg['split_seed'], cfg['download'], crop=cfg['crop'], verbose=mode != 'quiet')
+                        cfg['seed'] if cfg['split_seed'] is None else cfg['split_seed'], cfg['download'], crop=cfg['crop'],
+                        raw=parent['raw'] if parent else None, verbose=mode != 'quiet')
         data.split_table().to_csv(tmp/RUN_FILES['split'], index=False)
         data.save_salt(tmp)   # DICOM folders: the salt of the patient hashes stays in the run folder
         split_hash = sha256(tmp/RUN_FILES['split'])
         n = {s: len(data.idx(s)) for s in ('train', 'valid', 'test')}
         say(f"{cfg['dataset']} ({Path(data.source['root']).name}/, found via {data.source['found_by']}): {n['train']:,} train, {n['valid']:,} "
-            f"validation, {n['test']:,} test images; training {cfg['arch']} for {plural(cfg['epochs'], 'epoch')}.", mode=mode)
-        learn = fit_config(cfg, data, progress=mode, device=device)
+            f"validation, {n['test']:,} test images; training {cfg['arch']} for {plural(cfg['epochs'], 'epoch')}"
+            + (f" from {parent['run']} ({parent['recipe']})." if parent else '.'), mode=mode)
+        learn = fit_config(cfg, data, progress=mode, device=device, model=net)
         model = learn.model.eval()
         (xv, yv), (xs, ys) = data.xy('valid'), data.xy('test')
         p_val = tag_split(predict_arrays(model, xv, learn.preprocessing, device=device), 'valid')
@@ -89,6 +132,7 @@ def train_and_report(preset='default', # a preset name of `pneumo_nb.train.PRESE
         metrics = run_metrics(yv, p_val, ys, p_test, n_boot=n_boot, p_shift=p_shift)   # the threshold is chosen here, on validation
         threshold = metrics['threshold']
         rec = _record(cfg, preset, data, learn, threshold, split_hash, model, n_boot)
+        if parent: rec['parent'] = {k: v for k, v in parent.items() if k != 'raw'}
         if ood: rec['ood'] = _fit_ood(tmp, model, learn.preprocessing, data, cfg['train_subset'], cfg['seed'])
         with atomic_write(tmp/RUN_FILES['weights']) as f: torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, f)
         _predictions(data, {'valid': p_val, 'test': p_test}).to_csv(tmp/RUN_FILES['predictions'], index=False)
@@ -273,6 +317,8 @@ def _ood_detectors(model, scorer, kind) -> tuple:
     nets = list(scorer.members) if kind == 'ensemble' else [scorer]
     missing = [r for r in runs if not (r.path/OOD_FILE).is_file()]
     if missing: return [], ADD_OOD.format(run=missing[0].label, file=OOD_FILE)
+    nets = [load_run(r.record['ood']['parent']).model if (r.record.get('ood') or {}).get('network') == 'parent' else n   # a site fine-tune keeps
+            for n, r in zip(nets, runs)]                                                                               # its parent's detector and network
     return [(n, r.batch, MultiDetector.load(r.path/OOD_FILE)) for n, r in zip(nets, runs)], None
 
 def predict_files(model, # a run folder, a reference model's name, an exported ONNX model or a list of runs (see `load_scorer`)

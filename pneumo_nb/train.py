@@ -122,6 +122,7 @@ def fit_config(config, # a preset name or a configuration dict (see `DEFAULT_CON
                cbs=None, # more fastai callbacks (e.g. a search's pruning callback)
                path=None, # folder for `history.csv` (None: nothing is written)
                device=None, # None: `default_device()`
+               model=None, # a ready network to train further (a fine-tune: `pneumo_nb.runs.fine_tune_config` gives it); None: a new one of the configuration's `arch`
                **overrides) -> Learner:
     "Train one configuration on `data`'s train split, validating on its valid split; the fitted `Learner`."
     cfg = resolve_config(config, **overrides)
@@ -132,7 +133,7 @@ def fit_config(config, # a preset name or a configuration dict (see `DEFAULT_CON
                          class_weights=cfg['class_weights'], pos_weight_factor=cfg['pos_weight_factor'],
                          lr=cfg['lr'] if np.isscalar(cfg['lr']) else 1e-3, wd=cfg['wd'], opt=cfg['opt'], monitor=cfg['monitor'],
                          save_best=cfg['save_best'], patience=cfg['patience'], plateau=cfg['plateau'], cbs=cbs, path=path,
-                         progress=progress, **cfg['model_kwargs'])
+                         progress=progress, model=model, **cfg['model_kwargs'])
     t0 = time.time()
     if cfg['schedule'] == 'two_stage':
         fine_tune_two_stage(learn, cfg['freeze_epochs'], cfg['freeze_lr'], cfg['epochs'], cfg['lr'], cfg['unfreeze_to'])
