@@ -4,16 +4,75 @@
 
 # %% ../nbs/25_cli.ipynb #6d7a9529
 from __future__ import annotations
-import sys, contextlib
+import sys, contextlib, argparse, inspect, functools, contextvars, shutil
 from pathlib import Path
-from fastcore.script import call_parse, Param, is_cli
 
 # %% auto #0
-__all__ = ['cli_errors', 'pneumo_train', 'pneumo_evaluate', 'pneumo_predict', 'pneumo_export', 'pneumo_reproduce',
-           'pneumo_search', 'pneumo_seeds']
+__all__ = ['Param', 'anno_parser', 'call_parse', 'is_cli', 'cli_errors', 'pneumo_train', 'pneumo_evaluate', 'pneumo_predict',
+           'pneumo_export', 'pneumo_reproduce', 'pneumo_search', 'pneumo_seeds']
 
 # %% ../nbs/25_cli.ipynb #f9fa14ac
 from .core import PneumoError, UsageError, DISCLAIMER, console_mode, say, refuse_existing
+
+# %% ../nbs/25_cli.ipynb #306a51bb
+class Param:
+    "A console-script argument that a type and a `# comment` cannot declare (positional lists, repeated options): its help, type and `argparse` options."
+    def __init__(self, help:str="", type=None, opt:bool=True, action:str=None, nargs=None, const=None, choices=None, required:bool=None, default=None):
+        self.help, self.type, self.opt, self.action, self.nargs = help or "", type, opt, action, nargs
+        self.const, self.choices, self.required, self.default = const, choices, required, default
+    def __repr__(self):
+        t = getattr(self.type, '__name__', None if self.type is None else str(self.type))
+        return ' '.join(o for o in (t, f"<{self.help}>" if self.help else None) if o)
+
+class _HelpFormatter(argparse.HelpFormatter):
+    def __init__(self, prog, indent_increment=2):
+        cols = shutil.get_terminal_size((120, 30))[0]
+        super().__init__(prog, max_help_position=cols//2, width=cols, indent_increment=indent_increment)
+    def _expand_help(self, action): return self._get_help_string(action)   # help texts may hold '%'
+
+def anno_parser(func) -> argparse.ArgumentParser:
+    "The `argparse` parser of `func`'s parameters: a parameter with a default is a `--flag`, a `bool` one a switch, the `# comment` its help."
+    from fastcore.docments import docments
+    p = argparse.ArgumentParser(description=func.__doc__, formatter_class=_HelpFormatter)
+    for k, v in docments(func, full=True, returns=False, eval_str=True).items():
+        prm = v.anno if isinstance(v.anno, Param) else Param(v.docment, None if v.anno is inspect.Parameter.empty else v.anno)
+        kw = dict(type=prm.type, action=prm.action, nargs=prm.nargs, const=prm.const, choices=prm.choices, required=prm.required, default=prm.default)
+        opt, name = prm.opt, k
+        if kw['type'] is bool and kw['action'] is None:   # a switch: --quiet, or --no-x for a parameter that defaults to True
+            kw['type'] = None
+            if v.default is True: kw.update(action='store_false', default=True, dest=k); name = f'no-{k}'
+            else: kw.update(action='store_true', default=False)
+        elif kw['default'] is None:
+            if v.default is inspect.Parameter.empty: opt = False
+            else: kw['default'] = v.default
+        help = prm.help + (f" (default: {kw['default']})" if kw['default'] is not None else '')
+        p.add_argument(f"{'--' if opt else ''}{name}", help=help, **{a: o for a, o in kw.items() if o is not None})
+    return p
+
+# %% ../nbs/25_cli.ipynb #fdaa2c9a
+_cli_func = contextvars.ContextVar('pneumo_cli_func', default=None)
+
+def _is_script_run(frame) -> bool:
+    "Whether `frame` is the top level of a file run as a program (a console-script entry point, `python file.py`)."
+    if not frame or frame.f_locals is not frame.f_globals: return False
+    g = frame.f_globals
+    if g.get('__name__') != '__main__' or not g.get('__file__'): return False
+    return Path(g['__file__']).resolve() == Path(frame.f_code.co_filename).resolve()
+
+def call_parse(func):
+    "Make `func` a console script: called with no argument from a program's top level it parses `sys.argv`; from Python it is `func`."
+    @functools.wraps(func)
+    def _f(*args, **kwargs):
+        if args or kwargs or _cli_func.get() is not None or not _is_script_run(inspect.currentframe().f_back): return func(*args, **kwargs)
+        token = _cli_func.set(func)
+        try: return func(**vars(anno_parser(func).parse_args()))
+        finally: _cli_func.reset(token)
+    return _f
+
+def is_cli(func=None) -> bool:
+    "Whether a command-line run is in progress (of `func`, when given), rather than a call from Python."
+    f = _cli_func.get()
+    return bool(f) if func is None else f is getattr(func, '__wrapped__', func)
 
 # %% ../nbs/25_cli.ipynb #7f20a177
 def _paragraph(e:BaseException) -> str:
