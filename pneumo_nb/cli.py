@@ -9,7 +9,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['Param', 'anno_parser', 'call_parse', 'is_cli', 'cli_errors', 'pneumo_train', 'pneumo_evaluate', 'pneumo_predict',
-           'pneumo_export', 'pneumo_reproduce', 'pneumo_search', 'pneumo_seeds']
+           'pneumo_export', 'pneumo_reproduce', 'pneumo_search', 'pneumo_seeds', 'pneumo_site']
 
 # %% ../nbs/25_cli.ipynb #f9fa14ac
 from .core import PneumoError, UsageError, DISCLAIMER, console_mode, say, refuse_existing
@@ -108,6 +108,8 @@ def pneumo_train(dataset:str='pneumoniamnist', # pneumoniamnist, chest_xray (Kag
                  split_seed:int=None, # folders: seed of the validation split (default: --seed); seed runs sharing it can be ensembled
                  train_limit:int=None, # train on a seeded random subset of N training images (a quick check, not a result)
                  pretrained:bool=False, # start from ImageNet weights (downloaded online, or cached)
+                 init:str=None, # fine-tune from a run folder or reference model: its architecture, weights and preprocessing; head first, then all layers (not with --preset)
+                 freeze_epochs:int=None, # with --init: epochs that train only the head first (default 1)
                  no_download:bool=False, # never download missing data (fail with where to put it instead)
                  out:str=None, # run folder (default: runs/<timestamp>)
                  overwrite:bool=False, # replace an existing run folder
@@ -118,11 +120,13 @@ def pneumo_train(dataset:str='pneumoniamnist', # pneumoniamnist, chest_xray (Kag
     with cli_errors(pneumo_train):
         say(DISCLAIMER, mode=console_mode(quiet))
         if out is not None: refuse_existing(out, overwrite)   # refused at once, not after importing torch
+        if init is not None and (preset is not None or pretrained): raise UsageError("--init starts from a run's recipe and weights: drop --preset and --pretrained.")
+        if init is None and freeze_epochs is not None: raise UsageError("--freeze_epochs belongs to a fine-tune: give --init RUN too.")
         from pneumo_nb.runs import train_and_report
         from pneumo_nb.train import default_preset
         res = train_and_report(preset or default_preset(dataset), out, overwrite, _progress(quiet), device=device, dataset=dataset, data=data, size=size, crop=crop,
                                arch=arch, epochs=epochs, bs=bs, lr=lr, seed=seed, split_seed=split_seed, train_subset=train_limit, pretrained=True if pretrained else None,
-                               download=not no_download)
+                               download=not no_download, init=init, **({'freeze_epochs': freeze_epochs} if freeze_epochs is not None else {}))
         return None if is_cli(pneumo_train) else res
 
 
@@ -269,3 +273,26 @@ def pneumo_seeds(preset:str='best', # the chosen recipe: a preset of pneumo_nb.t
         df = run_seeds(preset, tuple(seeds), storage, out, study_name, n_boot=n_boot, **kw)
         if is_cli(pneumo_seeds): print(df.round(4).to_string())
         return None if is_cli(pneumo_seeds) else df
+
+# %% ../nbs/25_cli.ipynb #8f473f27
+@call_parse
+def pneumo_site(model:str=None, # the model to check: a run folder or a reference model, e.g. chest-xray-64 (required)
+                data:str=None, # the labelled local X-rays: a folder with NORMAL/ and PNEUMONIA/ (DICOM included), or a CSV of file,label[,patient] (required)
+                labels:int=None, # K: local images used to adapt (threshold, calibration, fine-tune); the rest are evaluated (required)
+                seed:int=0, # seed of the split and of the fine-tunes
+                out:str=None, # the site run folder (default: runs/site-<model>-K<labels>-seed<seed>)
+                split:str=None, # reuse a site_split.csv (e.g. an earlier site run's) instead of drawing the split
+                keep_ood:bool=False, # also adapt on images flagged out of distribution (default: left out, counted and listed)
+                no_finetune:bool=False, # skip the fine-tune level (seconds instead of minutes)
+                n_boot:int=1000, # bootstrap resamples of the AUC intervals
+                overwrite:bool=False, # replace an existing site run folder
+                quiet:bool=False # print nothing but errors
+               ):
+    "Check a model on your own labelled X-rays: split once by patient, adapt on K of them, pick a level by a declared rule, report the rest with 95% intervals."
+    with cli_errors(pneumo_site):
+        need = [f'--{n}' for n, v in (('model', model), ('data', data), ('labels', labels)) if v is None]
+        if need: raise UsageError(f"pneumo_site needs {', '.join(need)}, e.g. pneumo_site --model chest-xray-64 --data LOCAL_FOLDER --labels 128 --out runs/site")
+        if out is not None: refuse_existing(out, overwrite)   # refused at once, not after importing torch
+        from pneumo_nb.site import site_check
+        res = site_check(model, data, labels, seed, out, split, keep_ood, not no_finetune, overwrite, n_boot, _progress(quiet))
+        return None if is_cli(pneumo_site) else res
