@@ -1,0 +1,75 @@
+"""Tables of the label-budget study (benchmarks/site/PROTOCOL.md) from the committed rows of budget.py, and the coverage of
+the shipped models' 95% intervals on random 64-image evaluation parts (from each model's recorded test predictions: no new read).
+
+    python benchmarks/site/summarize.py      # writes benchmarks/site/results/budget.md, coverage.json, budget.png
+Every number here is "adapted with K local labels" (or, for coverage, of the model as shipped).
+"""
+import json
+from pathlib import Path
+import numpy as np, pandas as pd
+import matplotlib; matplotlib.use('Agg')
+from pneumo_nb.runs import load_run
+from pneumo_nb.data import patient_id
+from pneumo_nb.metrics import md_table
+from pneumo_nb.site import budget_table, plot_budget, site_split, wilson
+
+HERE = Path(__file__).parent; RES = HERE/'results'
+TARGETS = {'cx64_on_64': dict(auc=0.97, sens=0.95, spec=0.85, shipped='0.921 / 0.969 / 0.560'),
+           'pm28_on_64': dict(auc=0.98, sens=0.95, spec=0.90, shipped='0.973 / 0.977 / 0.829'),
+           'pm28_on_224': dict(auc=0.98, sens=0.95, spec=0.90, shipped='0.973 / 0.977 / 0.829')}
+
+def rows_of(combo): return [json.loads(l) for l in (RES/f'budget_{combo}.jsonl').read_text().splitlines()]
+
+def coverage(name, n_parts=200, part=64):
+    "Share of random 64-image evaluation parts whose 95% Wilson intervals of sensitivity and specificity (shipped threshold) cover the figures on all 624 test images."
+    r = load_run(name); p = r.predictions; t = p[p.split == 'test'].reset_index(drop=True)
+    items = pd.DataFrame(dict(item=t.item, label=t.label.astype(int), patient=[patient_id(i) if '/' in i and not i.split('/')[-1].isdigit() else i for i in t.item]))
+    pr = t.prob_pneumonia.values >= r.threshold; y = items.label.values
+    full = dict(sensitivity=float(pr[y == 1].mean()), specificity=float((~pr[y == 0]).mean()))
+    cov = dict(sensitivity=0, specificity=0); sizes = []
+    for s in range(n_parts):
+        sp = site_split(items, len(items) - part, seed=s)
+        e = (sp.part == 'eval').values; sizes.append(int(e.sum()))
+        ye, pe = y[e], pr[e]
+        lo, hi = wilson(int(pe[ye == 1].sum()), int((ye == 1).sum())); cov['sensitivity'] += lo <= full['sensitivity'] <= hi
+        lo, hi = wilson(int((~pe[ye == 0]).sum()), int((ye == 0).sum())); cov['specificity'] += lo <= full['specificity'] <= hi
+    return dict(model=name, threshold=r.threshold, full_624=full, parts=n_parts, part_sizes=[min(sizes), max(sizes)],
+                coverage={k: v / n_parts for k, v in cov.items()}, source="the model's recorded test predictions (predictions.csv); no new read")
+
+def main():
+    combos = [c for c in TARGETS if (RES/f'budget_{c}.jsonl').exists()]
+    tabs = {c: budget_table(rows_of(c)) for c in combos}
+    lines = ['# The label budget of the local check: results', '',
+             'Every number below is **adapted with K local labels** (the Kaggle test folder as the site; the evaluation part is the rest '
+             'of its 624 images). Protocol: `PROTOCOL.md` (declared before the first run). Written by `summarize.py` from `results/budget_*.jsonl`.', '']
+    tg = []
+    for c in combos:
+        t = tabs[c]; rows = rows_of(c)
+        lines += [f'## {c}', '', f"{len(rows)} instances (K x seed) done; mean (SD) over seeds; `harmless_seeds`: seeds where the level's evaluation AUC is at most 0.005 below the shipped model's.", '']
+        show = t.copy()
+        for m in ('auc', 'sensitivity', 'specificity'): show[m] = [f'{a:.3f} ({b:.3f})' for a, b in zip(t[f'{m}_mean'], t[f'{m}_sd'].fillna(0))]
+        show['auc_gain'] = t.auc_gain_mean.round(4)
+        lines += [md_table(show[['k', 'level', 'seeds', 'auc', 'sensitivity', 'specificity', 'auc_gain', 'harmless_seeds']]), '']
+        picks = pd.DataFrame([dict(k=r['k'], seed=r['seed'], picked=r['picked']) for r in rows]).pivot_table(index='k', columns='picked', aggfunc='size', fill_value=0)
+        lines += ['Levels the rule picked (count of seeds):', '', md_table(picks.reset_index()), '']
+        g = t[(t.k == 128)].set_index('level')
+        if 'finetune' in g.index:
+            T = TARGETS[c]; f = g.loc['finetune']
+            tg.append(dict(combination=c, seeds=int(f.seeds), shipped_auc_sens_spec=T['shipped'],
+                           finetune_auc=f"{f.auc_mean:.3f} (target {T['auc']}, {'met' if f.auc_mean >= T['auc'] else f'missed by {T['auc'] - f.auc_mean:.3f}'})",
+                           finetune_sens=f"{f.sensitivity_mean:.3f} (target {T['sens']}, {'met' if f.sensitivity_mean >= T['sens'] else f'missed by {T['sens'] - f.sensitivity_mean:.3f}'})",
+                           finetune_spec=f"{f.specificity_mean:.3f} (target {T['spec']}, {'met' if f.specificity_mean >= T['spec'] else f'missed by {T['spec'] - f.specificity_mean:.3f}'})",
+                           picked_auc_gain=f"{g.loc['picked'].auc_gain_mean:+.4f}, harmless in {int(g.loc['picked'].harmless_seeds)} of {int(g.loc['picked'].seeds)} seeds"))
+    if tg: lines += ['## Targets at K = 128 (mean over seeds, evaluation part)', '', md_table(pd.DataFrame(tg)), '']
+    cov = [coverage(n) for n in ('chest-xray-64', 'pneumoniamnist-28')]
+    (RES/'coverage.json').write_text(json.dumps(cov, indent=1))
+    lines += ['## Intervals that hold (the models as shipped, 200 random evaluation parts of 64 images)', '',
+              md_table(pd.DataFrame([dict(model=c['model'], threshold=c['threshold'], sens_624=round(c['full_624']['sensitivity'], 3), spec_624=round(c['full_624']['specificity'], 3),
+                                          coverage_sens=c['coverage']['sensitivity'], coverage_spec=c['coverage']['specificity'], target='>= 0.90') for c in cov])), '',
+              'From each model\'s recorded test predictions (no new read); `pneumoniamnist-28` on its own 28 px test copy of the same 624 images.', '']
+    (RES/'budget.md').write_text('\n'.join(lines))
+    fig = plot_budget({c: tabs[c] for c in combos}, 'Kaggle test folder as the site (adapted with K local labels)')
+    fig.savefig(RES/'budget.png', dpi=72)
+    print('\n'.join(lines))
+
+if __name__ == '__main__': main()
