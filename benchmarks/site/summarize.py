@@ -55,10 +55,9 @@ def main():
         g = t[(t.k == 128)].set_index('level')
         if 'finetune' in g.index:
             T = TARGETS[c]; f = g.loc['finetune']
-            tg.append(dict(combination=c, seeds=int(f.seeds), shipped_auc_sens_spec=T['shipped'],
-                           finetune_auc=f"{f.auc_mean:.3f} (target {T['auc']}, {'met' if f.auc_mean >= T['auc'] else f'missed by {T['auc'] - f.auc_mean:.3f}'})",
-                           finetune_sens=f"{f.sensitivity_mean:.3f} (target {T['sens']}, {'met' if f.sensitivity_mean >= T['sens'] else f'missed by {T['sens'] - f.sensitivity_mean:.3f}'})",
-                           finetune_spec=f"{f.specificity_mean:.3f} (target {T['spec']}, {'met' if f.specificity_mean >= T['spec'] else f'missed by {T['spec'] - f.specificity_mean:.3f}'})",
+            def verdict(v, t): return f"{v:.3f} (target {t}, " + ('met)' if v >= t else f"missed by {t - v:.3f})")
+            tg.append(dict(combination=c, seeds=int(f.seeds), shipped_auc_sens_spec=T['shipped'], finetune_auc=verdict(f.auc_mean, T['auc']),
+                           finetune_sens=verdict(f.sensitivity_mean, T['sens']), finetune_spec=verdict(f.specificity_mean, T['spec']),
                            picked_auc_gain=f"{g.loc['picked'].auc_gain_mean:+.4f}, harmless in {int(g.loc['picked'].harmless_seeds)} of {int(g.loc['picked'].seeds)} seeds"))
     if tg: lines += ['## Targets at K = 128 (mean over seeds, evaluation part)', '', md_table(pd.DataFrame(tg)), '']
     cov = [coverage(n) for n in ('chest-xray-64', 'pneumoniamnist-28')]
