@@ -111,6 +111,7 @@ def write_model_card(run, # a reference model's folder (or name), as `tools/buil
         c = ci.get(part, {})
         return f"| {label} | " + ' | '.join(fmt_ci(m[part].get(k), c.get(k)) for k in ('auc', 'accuracy', 'sensitivity', 'specificity', 'balanced_accuracy')) + ' |'
     reads = test_reads(d)
+    extra = ref.get('test_reads_elsewhere') or []   # the same test images read outside this folder (`tools/build_references.py --cards` records them)
     lines = ['---', yaml.safe_dump(meta, sort_keys=False, width=1000).strip(), '---', '', f'# {name}: {spec["title"]}', '',
              f'> **{DISCLAIMER}**', '',
              f'A reference model of [pneumo_nb](https://github.com/pneumo-nb/pneumo_nb), shipped inside the package (no download): '
@@ -132,8 +133,11 @@ def write_model_card(run, # a reference model's folder (or name), as `tools/buil
              '| split | AUC | accuracy | sensitivity | specificity | balanced accuracy |', '|---|---|---|---|---|---|',
              row('validation, threshold 0.5', 'val'), row(f"validation, threshold {m['threshold']:.2f}", 'val_at_threshold'),
              row('test, threshold 0.5', 'test'), row(f"test, threshold {m['threshold']:.2f} (chosen on validation)", 'test_at_threshold'), '',
-             '## Reads of the test split', '', f'The test split was read {plural(len(reads), "time")} when this model was built (`test_reads.jsonl`):', '']
+             '## Reads of the test split', '', f'The test split was read {plural(len(reads), "time")} when this model was built, recorded in this folder\'s ledger (`test_reads.jsonl`)'
+             + (f", plus {'once' if len(extra) == 1 else plural(len(extra), 'time')} outside it (below): {len(reads) + len(extra)} recorded reads of these test images in all" if extra else '') + ':', '']
     lines += [f"- {r.time}: {r.caller} ({r.what}, {r.n} images)" for r in reads.itertuples()]
+    if extra: lines += ['', 'Read outside this folder, each recorded in a ledger of the repository (not shipped with the package):', '']
+    lines += [f"- {e['time']}: {e['caller']} ({e['what']}, {e['n']} images: {e['copy']}; ledger `{e['ledger']}`)" for e in extra]
     lines += ['', 'Reads made later with `evaluate_run`/`pneumo_evaluate` are recorded in their output folder; the shipped files never change.', '',
               '## Intended use and limitations', '',
               'For research and teaching: reproducing and comparing pneumonia classifiers, explaining them (heatmaps, embeddings), '

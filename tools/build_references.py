@@ -3,6 +3,7 @@
     python tools/build_references.py [--data ../shared/data] [--names pneumoniamnist-28 chest-xray-64] [--retrain]
     python tools/build_references.py --ood [--names ...]   # only add the out-of-distribution detector to the shipped folders
     python tools/build_references.py --rethreshold [--names ...]   # only bring the shipped folders up to the current threshold rule
+    python tools/build_references.py --cards [--names ...]   # only record the reads made elsewhere and rewrite the cards (no training, no test read)
 
 For each name of `pneumo_nb.runs.REFERENCES`:
 1. train it with its `pneumo_train` command (one CPU thread, `OMP_NUM_THREADS=1`) into `benchmarks/out/reference/<name>/`, a full run
@@ -18,12 +19,31 @@ For each name of `pneumo_nb.runs.REFERENCES`:
    and the out-of-distribution detector `ood.npz` (`pneumo_nb.runs.add_ood` fits it on the run's recorded split when the run
    predates it; recorded under `ood` in `run.json`);
 3. write `report.md` and the model card `README.md` from those files, and refuse to finish if any shipped file names an absolute path.
+
+Reads of a shipped model's test images made outside its folder (by a benchmark, through another copy of the same images) are
+listed in `ELSEWHERE`; their committed ledgers are copied under `reference.test_reads_elsewhere` in `run.json`, so the card
+counts them beside its own ledger. `--cards` does only that, and rewrites the cards: weights, predictions, metrics and the
+shipped ledger stay byte-identical, and no test image is read.
 """
 import argparse, json, os, shutil, subprocess, sys, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SHIP = ('split.csv', 'model.pth', 'predictions.csv', 'metrics.json', 'history.csv', 'test_reads.jsonl', 'ood.npz')
+
+# name -> [(a committed ledger of reads of this model on its test images outside its folder, which copy of the images)]
+ELSEWHERE = {'pneumoniamnist-28': [('benchmarks/folders/results/test_reads/pneumoniamnist-28_on_folder/test_reads.jsonl',
+                                   'the 224 px Kaggle folder copy of the same images, `chest_xray_224/test`')]}
+
+def reads_elsewhere(name:str) -> list:
+    "The reads of `name`'s test images recorded outside its folder (`ELSEWHERE`), one dict per ledger line, for `run.json`."
+    out = []
+    for ledger, copy in ELSEWHERE.get(name, []):
+        for line in (REPO/ledger).read_text().splitlines():
+            if not line.strip(): continue
+            r = json.loads(line)
+            out.append(dict(time=r['time'], caller=r['caller'], what=r['what'], n=r['n'], copy=copy, ledger=ledger))
+    return out
 
 def git_commit() -> str:
     try: return subprocess.run(['git', 'describe', '--always', '--dirty', '--abbrev=12'], cwd=REPO, capture_output=True, text=True,
@@ -126,7 +146,8 @@ def build(name:str, data:str, retrain:bool=False) -> Path:
                reference=dict(name=name, command=spec['command'].replace('OUT', f'benchmarks/out/reference/{name}').replace('DATA', '../shared/data'),
                               env='OMP_NUM_THREADS=1', weights_sha256=sha256(work/RUN_FILES['weights']),
                               version=versions()['pneumo_nb'], commit=git_commit(),
-                              built=datetime.datetime.now().isoformat(timespec='seconds')))
+                              built=datetime.datetime.now().isoformat(timespec='seconds'),
+                              **({'test_reads_elsewhere': reads_elsewhere(name)} if name in ELSEWHERE else {})))
     dest = reference_dir()/name
     with atomic_dir(dest, overwrite=True) as tmp:
         for f in SHIP: shutil.copy2(work/f, tmp/f)
@@ -139,6 +160,24 @@ def build(name:str, data:str, retrain:bool=False) -> Path:
                for s in (str(root.parent), str(REPO), '/work/', '/home/', '/root/', '/tmp/', '/Users/') if s in f.read_text()]
         if bad: raise SystemExit(f'{name}: shipped files name absolute paths: {bad}')
     print(f"{name}: wrote {dest.relative_to(REPO)} ({sum(f.stat().st_size for f in dest.iterdir()) / 2**20:.2f} MB)", flush=True)
+    return dest
+
+def cards_shipped(name:str) -> Path:
+    """Record the reads of a shipped model's test images made outside its folder (`ELSEWHERE`) in its `run.json` and rewrite
+    its model card; nothing is trained or read (weights, predictions, metrics, report and the shipped ledger are unchanged)."""
+    from pneumo_nb.core import atomic_dir
+    from pneumo_nb.runs import reference_dir, read_json, write_json, write_model_card, RUN_FILES
+    dest = reference_dir()/name
+    with atomic_dir(dest, overwrite=True) as tmp:
+        for f in dest.iterdir():
+            if f.is_file(): shutil.copy2(f, tmp/f.name)
+        rec = read_json(tmp/RUN_FILES['record'])
+        ref = {k: v for k, v in rec['reference'].items() if k != 'test_reads_elsewhere'}
+        extra = reads_elsewhere(name)
+        rec['reference'] = {**ref, **({'test_reads_elsewhere': extra} if extra else {})}
+        write_json(tmp/RUN_FILES['record'], rec)
+        write_model_card(tmp, name)
+    print(f"{name}: {len(extra)} test read(s) recorded outside its folder; card rewritten", flush=True)
     return dest
 
 def add_ood_shipped(name:str) -> Path:
@@ -161,7 +200,9 @@ if __name__ == '__main__':
     ap.add_argument('--retrain', action='store_true', help='train again even where benchmarks/out/reference/<name> is complete')
     ap.add_argument('--ood', action='store_true', help='only fit and add the out-of-distribution detector to the shipped folders')
     ap.add_argument('--rethreshold', action='store_true', help='only bring the shipped folders up to the current threshold rule (no training)')
+    ap.add_argument('--cards', action='store_true', help='only record the test reads made outside the shipped folders (ELSEWHERE) and rewrite the cards (no training, no test read)')
     a = ap.parse_args()
     os.chdir(REPO)
     if a.ood or a.rethreshold: os.environ.setdefault('PNEUMO_DATA', a.data)
-    for n in a.names: add_ood_shipped(n) if a.ood else rethreshold_shipped(n) if a.rethreshold else build(n, a.data, a.retrain)
+    for n in a.names:
+        add_ood_shipped(n) if a.ood else rethreshold_shipped(n) if a.rethreshold else cards_shipped(n) if a.cards else build(n, a.data, a.retrain)
