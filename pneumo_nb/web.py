@@ -39,20 +39,28 @@ def pil_resize_weights(n_in, # input length: an int, or a 0-d tensor (an image s
                        n_out:int, # output length
                        resample:str='bilinear' # PIL's filter: 'bilinear' or 'bicubic'
                       ):
-    "The `[n_out, n_in]` matrix of PIL's antialiased resize along one axis (its windows and normalisation), from tensor operations only."
+    "The `[n_out, n_in]` matrix of PIL's antialiased resize along one axis (its windows and normalisation, in double precision), from tensor operations only."
     import torch
     f, support = _pil_filter(resample)
-    n_in = torch.as_tensor(n_in)
-    scale = n_in.float() / n_out
+    n_in = torch.as_tensor(n_in)   # in double precision, as PIL: the fixed-point weights do not depend on a runtime's float sums
+    scale = n_in.double() / n_out
     fscale = scale.clamp_min(1.)
-    centre = (torch.arange(n_out, dtype=torch.float32) + 0.5)[:, None] * scale
-    j = torch.arange(n_in.long(), dtype=torch.float32)[None]
+    centre = (torch.arange(n_out, dtype=torch.float64) + 0.5)[:, None] * scale
+    j = torch.arange(n_in.long(), dtype=torch.float64)[None]
     lo = (centre - support * fscale + 0.5).floor().clamp_min(0)
-    hi = torch.minimum((centre + support * fscale + 0.5).floor(), n_in.float())
-    w = f((j - centre + 0.5) / fscale) * ((j >= lo) & (j < hi)).float()
+    hi = torch.minimum((centre + support * fscale + 0.5).floor(), n_in.double())
+    w = f((j - centre + 0.5) / fscale) * ((j >= lo) & (j < hi)).double()
     return w / w.sum(1, keepdim=True)
 
-def _round8(t): return (t + 0.5).floor().clamp(0, 255)   # PIL rounds each pass to 8 bits
+def _fixed(w):
+    "PIL's fixed-point weights (22 fractional bits, rounded half away from zero) as int64: `(x @ fixed(w) + 2**21) >> 22` is PIL's 8-bit pass."
+    import torch
+    return torch.where(w < 0, -((-w * 4194304.) + 0.5).floor(), (w * 4194304. + 0.5).floor()).long()
+
+def _pass8(s):
+    "PIL's `clip8` of an int64 fixed-point sum: 8-bit values (as int64)."
+    import torch
+    return torch.div(s + 2097152, 4194304, rounding_mode='trunc').clamp(0, 255)   # an integer Div (PIL shifts: equal after clipping at 0)
 
 # %% ../nbs/17a_web.ipynb #c972a576
 def _avg_matrix(n_in:int, n_out:int):
@@ -127,10 +135,9 @@ def web_pipeline(model, # a trained registry model: a sequential body, global av
             else: y0, x0, ch, cw = None, None, h, w
             if y0 is not None: g = g.index_select(1, torch.arange(ch) + y0).index_select(2, torch.arange(cw) + x0)
             wx, wy = pil_resize_weights(cw, side, raw['resample']), pil_resize_weights(ch, side, raw['resample'])
-            if grey: t = _round8(wy @ _round8(g @ wx.t()))[:, None] / 255.                 # [N, 1, side, side]
-            else:
-                g = _round8(torch.einsum('nhwc,ow->nhoc', g, wx))
-                t = _round8(torch.einsum('nhwc,oh->nowc', g, wy)).permute(0, 3, 1, 2) / 255.
+            g = (g if grey else g.permute(0, 3, 1, 2)).long()                              # integer sums, as PIL: no rounding
+            t = _pass8(_fixed(wy) @ _pass8(g @ _fixed(wx).t()))                             # depends on the summation order
+            t = (t[:, None] if grey else t).float() / 255.                                 # [N, C, side, side]
             pix = (self.pool @ t.mean(1) @ self.pool.t()).flatten(1)                      # `pixel_features`
             if n_ch == 1 and t.shape[1] == 3: t = t.mean(1, keepdim=True)                  # `to_model_input`
             elif n_ch == 3 and t.shape[1] == 1: t = t * torch.ones(1, 3, 1, 1)
@@ -234,8 +241,8 @@ def web_card(run, # a `Run` (`pneumo_nb.runs.load_run`): a run folder or a shipp
                           f"PIL's antialiased {run.raw['resample']} resize to {run.raw['size']} px", 'scale 1/255, normalize', 'model',
                           'sigmoid/softmax'] + (['mean with the horizontal flip'] if run.batch.get('tta') else []) +
                          ['stage features and pixels -> Mahalanobis distances / thresholds', 'CAM'],
-                tolerance=dict(vs_predict_files=WEB_TOLERANCE, note='the page decodes with the browser (libjpeg-turbo, libpng) and resizes in float32 '
-                               'with PIL\'s windows; predict_files decodes and resizes with PIL (fixed-point weights)'),
+                tolerance=dict(vs_predict_files=WEB_TOLERANCE, note='the page decodes with the browser (libjpeg-turbo, libpng), predict_files with PIL; both resize with PIL\'s '
+                               'fixed-point weights. A transparent pixel\'s colour is lost in a browser canvas: such images may differ more'),
                 ood=dict(threshold=1.0, components=list(det.parts), component_thresholds={k: d.threshold for k, d in det.parts.items()},
                          colour_limit=COLOUR_LIMIT, rule=det.info.get('rule'), fitted_on=det.info.get('fitted_on')),
                 heatmap=dict(method='CAM', target=CLASSES[1], tta='flip undone, then averaged'),

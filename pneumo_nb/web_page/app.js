@@ -45,7 +45,9 @@
     ctx.drawImage(bmp, 0, 0);
     const img = ctx.getImageData(0, 0, bmp.width, bmp.height);
     bmp.close();
-    return { canvas: c, data: img.data, h: img.height, w: img.width };
+    let transparent = false;   // a canvas keeps no colour under a transparent pixel (PIL keeps it): such a file can score otherwise
+    for (let i = 3; i < img.data.length; i += 4) if (img.data[i] !== 255) { transparent = true; break; }
+    return { canvas: c, data: img.data, h: img.height, w: img.width, transparent };
   }
 
   function reasonOf(card, comps, colour) {
@@ -75,7 +77,7 @@
     const tr = document.createElement('tr');
     tr.dataset.file = r.file; tr.dataset.prob = r.prob; tr.dataset.label = r.label; tr.dataset.ood = String(r.ood);
     tr.dataset.oodScore = r.ood_score; tr.dataset.peak = r.peak ? r.peak.join(',') : ''; tr.dataset.ms = r.ms;
-    tr.dataset.model = r.model;
+    tr.dataset.model = r.model; if (r.transparent) tr.dataset.transparent = 'true';
     for (const v of [r.file, r.prob === '' ? '' : r.prob.toFixed(4), r.label, r.ood_score === '' ? '' : r.ood_score.toFixed(3), String(r.ood), r.reason]) {
       const td = document.createElement('td'); td.textContent = v; tr.appendChild(td);
     }
@@ -97,6 +99,11 @@
       info.innerHTML = `<div class="bar" title="probability of PNEUMONIA; red mark: threshold ${card.threshold}">
         <div class="fill" style="width:${(100 * r.prob).toFixed(1)}%"></div><div class="thr" style="left:${(100 * card.threshold).toFixed(1)}%"></div></div>
         <div>p(PNEUMONIA) = ${r.prob.toFixed(3)} (threshold ${card.threshold})</div><div class="label"><b>${r.label}</b></div>`;
+      if (r.transparent) {
+        const m = document.createElement('div');
+        m.textContent = 'Has transparent pixels: the browser cannot see their colour, so this score can differ from pneumo_predict.';
+        info.appendChild(m);
+      }
       if (r.ood) {
         const m = document.createElement('div'); m.className = 'oodmsg';
         m.textContent = 'Unlike the X-rays this model was trained on: ' + r.reason + '. Its score means nothing.';
@@ -128,7 +135,7 @@
     const hm = heatCanvas(out.heatmap.data, hh, hw);
     const row = { ...base, prob, label: prob >= card.threshold ? card.classes[1] : card.classes[0], ood_score: oodScore, ood,
                   reason: ood ? reasonOf(card, comps, colour) : '', peak: hm.peak, ms, heat: Array.from(out.heatmap.data), heat_shape: [hh, hw],
-                  colourfulness: colour, components: comps };
+                  colourfulness: colour, components: comps, transparent: img.transparent };
     return { row, shown: img.canvas, heat: hm.canvas };
   }
 
@@ -153,10 +160,11 @@
     return [head.join(',')].concat(state.rows.map((r) => [r.file, r.prob, r.label, r.ood_score, r.ood, r.reason, r.model].map(q).join(','))).join('\n') + '\n';
   }
 
+  let loaded = null;   // the models' list and cards, and the first model's session: files dropped before wait for it
   function addFiles(list) {
     state.files = state.files.concat(Array.from(list));
     window.pneumoDone = undefined;
-    scoreAll().catch((e) => status('error: ' + (e.message || e)));
+    loaded.then(scoreAll).catch((e) => status('error: ' + (e.message || e)));
   }
 
   async function main() {
@@ -169,11 +177,6 @@
     const pick = (name) => { state.current = name; $('cardlink').href = state.models.find((x) => x.name === name).card; };
     pick(state.models[0].name);
     $('model').addEventListener('change', () => { pick($('model').value); if (state.files.length) scoreAll(); });
-    $('files').addEventListener('change', (e) => addFiles(e.target.files));
-    const drop = $('drop');
-    drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
-    drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-    drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); addFiles(e.dataTransfer.files); });
     $('heat').addEventListener('change', () => document.querySelectorAll('canvas.heat').forEach((c) => { c.style.display = $('heat').checked ? '' : 'none'; }));
     $('copy').addEventListener('click', () => navigator.clipboard.writeText(csv().replace(/,/g, '\t')));
     $('csv').addEventListener('click', () => {
@@ -187,5 +190,11 @@
     status(`ready: ${state.current} (drop images)`);
   }
   window.pneumoCSV = csv;
-  main().catch((e) => { status('error: ' + (e.message || e)); console.error(e); });
+  $('files').addEventListener('change', (e) => addFiles(e.target.files));
+  const drop = $('drop');
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); addFiles(e.dataTransfer.files); });
+  loaded = main();
+  loaded.catch((e) => { status('error: ' + (e.message || e)); console.error(e); });
 })();
