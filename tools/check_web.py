@@ -84,14 +84,14 @@ def run_page(base:str, files:list, models, keep=True):
 def screenshot(base:str, files:list, out:Path, model:str):
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
-        b = browser(pw); page = b.new_page(viewport={'width': 1100, 'height': 820})
+        b = browser(pw); page = b.new_page(viewport={'width': 1100, 'height': 700})
         page.goto(base + 'index.html')
         page.wait_for_function('() => window.pneumoReady === true', timeout=60_000)
         page.select_option('#model', model)
         page.set_input_files('#files', [str(f) for f in files])
         page.wait_for_function(f'() => window.pneumoDone === {len(files)}', timeout=120_000)
         out.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(out))
+        page.screenshot(path=str(out), full_page=True)
         b.close()
 
 def main():
@@ -113,11 +113,13 @@ def main():
         page_dir = Path(a.page) if a.page else export_web(Path(tmp)/'page', runs)
         srv, base = serve(page_dir)
         t0 = time.time()
-        res, inputs, reqs, first = run_page(base, files, MODELS)
+        models = [m['name'] for m in json.loads((page_dir/'models.json').read_text())['models']]   # the selector's order
+        if sorted(models) != sorted(MODELS): print(f'FAIL: the page has models {models}, not {list(MODELS)}'); return 1
+        res, inputs, reqs, first = run_page(base, files, models)
         print(f'page: {page_dir if a.page else "exported now"}, served at {base}; {n_x} X-rays and {len(files) - n_x} non-X-rays, '
               f'{len(MODELS)} models, {time.time() - t0:.0f} s in Chromium')
         fails, rows = [], []
-        for m, r in zip(MODELS, runs):
+        for m, r in zip(MODELS, runs):   # `res` is keyed by name
             got = {x['file']: x for x in res[m]}
             ref = predict_files(m, files, progress='quiet')
             card = json.loads((page_dir/'models'/m/'card.json').read_text())
@@ -159,7 +161,7 @@ def main():
         print(f'requests: {len(reqs)}, all to {base}' if not outside else f'requests outside 127.0.0.1: {outside[:5]}')
         print(f'first result {first / 1000:.2f} s after the page opened (model loading included)')
         if a.screenshot:
-            shots = [f for f in files[:n_x] if 'chest_xray_224' in str(f)][::4][:5] + non_xrays()[1:2]
+            shots = [f for f in files[:n_x] if 'chest_xray_224' in str(f)][::8][:3] + non_xrays()[1:2]
             screenshot(base, shots, Path(a.screenshot), 'chest-xray-64')
             print(f'screenshot: {a.screenshot}')
         srv.shutdown()

@@ -151,6 +151,7 @@
       addRow(res.row); addCard(res.row, res.shown, res.heat, state.cards[name]);
       status(`${++n} of ${state.files.length} scored with ${name}`);
     }
+    window.pneumoDoneMs = performance.now();
     window.pneumoDone = state.files.length;
   }
 
