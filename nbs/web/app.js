@@ -171,10 +171,12 @@
   async function main() {
     const idx = await loadJSON('models.json');
     state.models = idx.models;
-    for (const m of state.models) {
-      state.cards[m.name] = await loadJSON(m.card);
+    session(state.models[0].name);   // compile the runtime and load the first model while the cards arrive
+    const cards = await Promise.all(state.models.map((m) => loadJSON(m.card)));
+    state.models.forEach((m, i) => {
+      state.cards[m.name] = cards[i];
       const o = document.createElement('option'); o.value = o.textContent = m.name; $('model').appendChild(o);
-    }
+    });
     const pick = (name) => { state.current = name; $('cardlink').href = state.models.find((x) => x.name === name).card; };
     pick(state.models[0].name);
     $('model').addEventListener('change', () => { pick($('model').value); if (state.files.length) scoreAll(); });
