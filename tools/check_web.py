@@ -9,7 +9,7 @@ The page is the folder `export_web` writes for the shipped models (`--page DIR`:
     the declared tolerance (`pneumo_nb.web.WEB_TOLERANCE`) of `predict_files` from the raw file;
   - the same label and the same `ood` flag as `predict_files`;
   - the heatmap's peak in the same cell as `python_cam` (Python's CAM) for at least 95% of the images;
-and that no request leaves 127.0.0.1. Prints the numbers, times (page and Python per image, first result after opening)
+that a DICOM file is refused with a pointer to `pneumo_predict`, and that no request leaves 127.0.0.1. Prints the numbers, times (page and Python per image, first result after opening)
 and PASS or FAIL; exits 1 on failure."""
 import argparse, base64, functools, json, sys, tempfile, threading, time
 from http.server import ThreadingHTTPServer, SimpleHTTPRequestHandler
@@ -109,16 +109,21 @@ def main():
     files = xrays(data, a.n) + non_xrays()
     n_x = len(files) - len(non_xrays())
     with tempfile.TemporaryDirectory() as tmp:
+        from pneumo_nb.decode import xray_to_dicom   # a real X-ray as DICOM: the page refuses it and points to pneumo_predict
+        dcm = xray_to_dicom(files[0], Path(tmp)/'xray_as_dicom.dcm')
         runs = [load_run(m) for m in MODELS]
         page_dir = Path(a.page) if a.page else export_web(Path(tmp)/'page', runs)
         srv, base = serve(page_dir)
         t0 = time.time()
         models = [m['name'] for m in json.loads((page_dir/'models.json').read_text())['models']]   # the selector's order
         if sorted(models) != sorted(MODELS): print(f'FAIL: the page has models {models}, not {list(MODELS)}'); return 1
-        res, inputs, reqs, first = run_page(base, files, models)
+        res, inputs, reqs, first = run_page(base, files + [dcm], models)
         print(f'page: {page_dir if a.page else "exported now"}, served at {base}; {n_x} X-rays and {len(files) - n_x} non-X-rays, '
               f'{len(MODELS)} models, {time.time() - t0:.0f} s in Chromium')
         fails, rows = [], []
+        for m in models:
+            d = [x for x in res[m] if x['file'] == dcm.name]
+            if not d or d[0]['prob'] != '' or 'pneumo_predict' not in d[0]['reason']: fails.append(f'{m}: the DICOM file was not refused with a pointer to pneumo_predict: {d}')
         for m, r in zip(MODELS, runs):   # `res` is keyed by name
             got = {x['file']: x for x in res[m]}
             ref = predict_files(m, files, progress='quiet')
