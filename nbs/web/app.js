@@ -199,5 +199,5 @@
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); addFiles(e.dataTransfer.files); });
   loaded = main();
-  loaded.catch((e) => { status('error: ' + (e.message || e)); console.error(e); });
+  loaded.catch((e) => { status(location.protocol === 'file:' ? 'cannot load the models from a file:// page: serve the folder (see above)' : 'error: ' + (e.message || e)); console.error(e); });
 })();
