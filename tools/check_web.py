@@ -92,6 +92,8 @@ def screenshot(base:str, files:list, out:Path, model:str):
         page.wait_for_function(f'() => window.pneumoDone === {len(files)}', timeout=120_000)
         out.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(out), full_page=True)
+        from PIL import Image   # 256 colours: a modest file for the docs
+        Image.open(out).convert('RGB').quantize(256, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
         b.close()
 
 def main():
