@@ -62,6 +62,8 @@ def _pass8(s):
     return ((s + 2097152.) / 4194304.).floor().clamp(0, 255)
 
 # %% ../nbs/17a_web.ipynb #c972a576
+_HEAD_NAMES = ('Flatten', 'Dropout', 'Identity', 'Linear', 'ReLU', 'LeakyReLU', 'BatchNorm1d')   # a head the heatmap's closed form covers
+
 def _avg_matrix(n_in:int, n_out:int):
     "Adaptive average pooling along one axis as a constant `[n_out, n_in]` matrix (torch's windows)."
     import math, torch
@@ -71,7 +73,7 @@ def _avg_matrix(n_in:int, n_out:int):
         a[i, s:e] = 1 / (e - s)
     return a
 
-def web_pipeline(model, # a trained registry model: a sequential body, global average pooling and one linear layer
+def web_pipeline(model, # a trained registry model: a sequential body, global average pooling, then linear layers (ReLU, BatchNorm1d, dropout between)
                  batch:dict, # its batch preprocessing (img_size, n_ch, mean, std, tta)
                  raw:dict, # its raw preprocessing (`pneumo_nb.decode.raw_preprocessing`)
                  detector # its `pneumo_nb.ood.MultiDetector` (the run's ood.npz)
@@ -79,14 +81,18 @@ def web_pipeline(model, # a trained registry model: a sequential body, global av
     "An `nn.Module`: uint8 images `[N, H, W, C]` of any size (C = 1, 3 or 4) -> probability, ood_score, its components, colourfulness, CAM heatmap."
     import torch, torch.nn as nn
     from pneumo_nb.core import probs_from_logits
+    head_types = tuple(getattr(nn, t) for t in _HEAD_NAMES)
     from pneumo_nb.models import features_head
     b = _check_batch(batch)
     if raw.get('resample') not in ('bilinear', 'bicubic'): _pil_filter(raw.get('resample'))
     feats, head = features_head(model)
-    lins = [m for m in head.modules() if isinstance(m, nn.Linear)]
-    if not isinstance(feats, nn.Sequential) or len(lins) != 1 or not any(isinstance(m, nn.AdaptiveAvgPool2d) for m in head.modules()):
-        raise ExportError(f"The web graph's CAM needs a sequential body, global average pooling and one linear layer; the head of "
-                          f"this {type(model).__name__} is {[type(m).__name__ for m in head.modules()][1:]}")
+    layers = [m for m in head.modules() if not isinstance(m, nn.Sequential)]
+    ok = (isinstance(feats, nn.Sequential) and layers and isinstance(layers[0], nn.AdaptiveAvgPool2d) and layers[0].output_size in (1, (1, 1))
+          and all(isinstance(m, head_types) for m in layers[1:]) and isinstance(layers[-1], nn.Linear))
+    if not ok:
+        raise ExportError(f"The web graph's heatmap needs a sequential body, then global average pooling and a head of "
+                          f"{', '.join(_HEAD_NAMES)} ending in Linear; this {type(model).__name__} has "
+                          f"{[type(m).__name__ for m in layers]}")
     kids = list(feats.children())
     stages = [next(i for i, k in enumerate(kids) if k is m) for m in stage_modules(model)]
     comps = list(detector.parts)
@@ -97,8 +103,7 @@ def web_pipeline(model, # a trained registry model: a sequential body, global av
     class _Web(nn.Module):
         def __init__(self):
             super().__init__()
-            self.kids, self.head = nn.ModuleList(kids), head
-            self.register_buffer('cam_w', lins[0].weight[-1].detach().clone())   # one logit: its weights; two: PNEUMONIA's
+            self.kids, self.layers = nn.ModuleList(kids), nn.ModuleList(layers[1:])
             self.register_buffer('mean', torch.tensor(b['mean'] or [0.] * n_ch)[None, :, None, None])
             self.register_buffer('std', torch.tensor(b['std'] or [1.] * n_ch)[None, :, None, None])
             self.register_buffer('pool', _avg_matrix(side, _PIXEL_SIDE))
@@ -151,9 +156,21 @@ def web_pipeline(model, # a trained registry model: a sequential body, global av
             for i, k in enumerate(self.kids):
                 a = k(a)
                 if i in stages: taps.append(a[:n])                                         # `StageTap`: the identity pass
-            p = probs_from_logits(self.head(a).float())
+            z, grads = a.mean((-2, -1)), []                                                # the head, keeping what its Jacobian needs
+            for m in self.layers:
+                if isinstance(m, (nn.ReLU, nn.LeakyReLU)): grads.append(torch.where(z > 0, 1., getattr(m, 'negative_slope', 0.)))
+                elif isinstance(m, nn.BatchNorm1d): grads.append((m.weight if m.affine else 1.) / (m.running_var + m.eps).sqrt())
+                elif isinstance(m, nn.Linear): grads.append(m.weight)
+                else: grads.append(None)                                                   # flatten, dropout (eval), identity
+                z = m(z)
+            p = probs_from_logits(z.float())
             prob = (p[:n] + p[n:]) / 2 if tta == 'hflip' else p
-            h_ = (self.cam_w[None, :, None, None] * a).sum(1)                              # CAM, before any normalisation
+            v = torch.ones_like(z[:, -1:])                                                 # d logit(PNEUMONIA) (one logit: it; two: the second)
+            for m, g in zip(reversed(list(self.layers)), reversed(grads)):                 # back through the head: forward operations only
+                if g is None: continue
+                if isinstance(m, nn.Linear): v = v @ (g if v.shape[1] == g.shape[0] else g[-1:])
+                else: v = v * g
+            h_ = (v[:, :, None, None] * a).sum(1)   # CAM (GAP and one linear layer: v is its weights); else Grad-CAM's weights, in closed form
             heat = (h_[:n] + h_[n:].flip(-1)) / 2 if tta == 'hflip' else h_                # the flip undone
             f = {f'stage{j}': torch.cat([o.mean((-2, -1)), ((o * o).mean((-2, -1)) - o.mean((-2, -1)).square()).clamp_min(0).sqrt()], 1)
                  for j, o in enumerate(taps)}
@@ -171,24 +188,27 @@ def heat_peak(h # one heatmap `[h, w]` (the graph's, or one at the input's size)
     if cells is None: return int(i), int(j)
     return int(i * cells[0] // h.shape[0]), int(j * cells[1] // h.shape[1])
 
-def python_cam(model, # a run's network (sequential body, global average pooling, one linear layer)
+def python_cam(model, # a run's network (sequential body, global average pooling, a head of linear layers)
                x, # uint8 images from the run's raw preprocessing (`read_files`)
                batch:dict, # its batch preprocessing
                tta:bool=True # average with the flipped pass, flipped back (as the graph does)
               ) -> np.ndarray:
-    "The Python reference of the graph's heatmap: CAM of PNEUMONIA `[N, h, w]` at the feature map's resolution (`heatmaps.cam` before its resize and normalisation)."
+    "The Python reference of the graph's heatmap `[N, h, w]`: Grad-CAM of the PNEUMONIA logit by autograd, before its ReLU, resize and normalisation (CAM for one linear layer)."
     import torch
     from pneumo_nb.data import to_model_input
     from pneumo_nb.models import features_head
     body, head = features_head(model)
-    w = [m for m in head.modules() if isinstance(m, torch.nn.Linear)][0].weight[-1]
+    def raw(t):
+        a = body(t).detach().requires_grad_()
+        head(a)[:, -1].sum().backward()   # one logit: it; two: PNEUMONIA's
+        return (a.grad.mean((-2, -1))[:, :, None, None] * a).sum(1).detach() * a.shape[-2] * a.shape[-1]
     t, was = to_model_input(x, batch), model.training
     model.eval()
     try:
-        with torch.no_grad():
-            h = (w[None, :, None, None] * body(t)).sum(1)
-            if tta and batch.get('tta') == 'hflip': h = (h + (w[None, :, None, None] * body(t.flip(-1))).sum(1).flip(-1)) / 2
-    finally: model.train(was)
+        with torch.enable_grad():
+            h = raw(t)
+            if tta and batch.get('tta') == 'hflip': h = (h + raw(t.flip(-1)).flip(-1)) / 2
+    finally: model.train(was); model.zero_grad(set_to_none=True)
     return h.numpy()
 
 # %% ../nbs/17a_web.ipynb #1064c5f8
@@ -222,8 +242,11 @@ def web_card(run, # a `Run` (`pneumo_nb.runs.load_run`): a run folder or a shipp
              name:str|None=None # the model's name on the page (default: the reference name, or the folder's name)
             ) -> dict:
     "The JSON card of one model of the page (and of `OnnxModel`): graph, threshold and rule, preprocessing, test metrics and caveats, OOD rule, disclaimer."
+    import torch
     from pneumo_nb.ood import MultiDetector, OOD_FILE
+    from pneumo_nb.models import features_head
     m, rec = run.metrics, run.record
+    n_lin = sum(isinstance(x, torch.nn.Linear) for x in features_head(run.model)[1].modules())
     det = MultiDetector.load(run.path/OOD_FILE)
     test = m.get('test_at_threshold') or {}
     ref = rec.get('reference') or {}
@@ -236,17 +259,18 @@ def web_card(run, # a `Run` (`pneumo_nb.runs.load_run`): a run folder or a shipp
                 outputs=dict(prob_pneumonia='probability of PNEUMONIA (TTA averaged)', ood_score='largest component score; > 1: flagged',
                              ood_components='each component distance / its threshold, in the order of ood.components',
                              colourfulness='Hasler-Suesstrunk colourfulness of the decoded image; > ood.colour_limit: a colour picture, flagged',
-                             heatmap="CAM of PNEUMONIA at the feature map's resolution, the TTA flip undone (not normalised)"),
+                             heatmap="CAM of PNEUMONIA at the feature map's resolution, the TTA flip undone (not normalised); see heatmap"),
                 raw=run.raw, batch=run.batch,
                 in_graph=["grey as PIL's convert('L')", 'crop' if run.raw.get('crop') else 'no crop (squish)',
                           f"PIL's antialiased {run.raw['resample']} resize to {run.raw['size']} px", 'scale 1/255, normalize', 'model',
                           'sigmoid/softmax'] + (['mean with the horizontal flip'] if run.batch.get('tta') else []) +
-                         ['stage features and pixels -> Mahalanobis distances / thresholds', 'CAM'],
+                         ['stage features and pixels -> Mahalanobis distances / thresholds', 'CAM' if n_lin == 1 else 'Grad-CAM in closed form'],
                 tolerance=dict(vs_predict_files=WEB_TOLERANCE, note='the page decodes with the browser (libjpeg-turbo, libpng), predict_files with PIL; both resize with PIL\'s '
                                'fixed-point weights. A transparent pixel\'s colour is lost in a browser canvas: such images may differ more'),
                 ood=dict(threshold=1.0, components=list(det.parts), component_thresholds={k: d.threshold for k, d in det.parts.items()},
                          colour_limit=COLOUR_LIMIT, rule=det.info.get('rule'), fitted_on=det.info.get('fitted_on')),
-                heatmap=dict(method='CAM', target=CLASSES[1], tta='flip undone, then averaged'),
+                heatmap=dict(method='CAM' if n_lin == 1 else "Grad-CAM's channel weights in closed form (the head's Jacobian at the image)",
+                             target=CLASSES[1], resolution="the last feature map's", tta='flip undone, then averaged', normalised=False),
                 test_metrics={k: test.get(k) for k in ('n', 'threshold', 'auc', 'accuracy', 'sensitivity', 'specificity', 'balanced_accuracy')},
                 test_ci95=(m.get('ci95') or {}).get('test'),
                 caveats=[c for c in (chosen, 'Test metrics are from the run\'s test split, read once after every choice was made on validation; '
