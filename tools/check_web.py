@@ -57,7 +57,7 @@ def browser(pw):
 def run_page(base:str, files:list, models, keep=True):
     "Open the page, drop `files`, score them with each model; `(results per model, decoded inputs, requests, first-result ms)`."
     from playwright.sync_api import sync_playwright
-    reqs, res, inputs = [], {}, {}
+    reqs, res, inputs, table = [], {}, {}, {}
     with sync_playwright() as pw:
         b = browser(pw); page = b.new_page(viewport={'width': 1200, 'height': 900})
         page.on('request', lambda r: reqs.append(r.url))
@@ -72,6 +72,9 @@ def run_page(base:str, files:list, models, keep=True):
             try: page.wait_for_function(f'() => window.pneumoDone === {len(files)}', timeout=150_000)
             except Exception as e: raise RuntimeError(f"the page did not finish with {m}: its status says {page.inner_text('#status')!r}; errors: {errors[:3]}") from e
             res[m] = page.evaluate('window.pneumoResults.map(r => ({...r}))')
+            table[m] = page.evaluate('''() => ({rows: Array.from(document.querySelectorAll('#results tbody tr')).map(tr => [tr.dataset.file, tr.dataset.prob, tr.dataset.label, tr.dataset.ood]),
+                                               csv: window.pneumoCSV(), disclaimer: document.getElementById('disclaimer').innerText,
+                                               card: document.getElementById('cardlink').getAttribute('href')})''')
             if i == 0:
                 first = page.evaluate('window.pneumoFirstResultMs')
                 inputs = page.evaluate('''() => Object.fromEntries(Object.entries(window.pneumoInputs).map(([k, v]) => {
@@ -79,6 +82,7 @@ def run_page(base:str, files:list, models, keep=True):
                     return [k, [v.h, v.w, btoa(s)]]; }))''')
         b.close()
     if errors: raise RuntimeError(f'the page raised: {errors[:3]}')
+    run_page.table = table   # the page's table, CSV, disclaimer and card link per model
     return res, {k: np.frombuffer(base64.b64decode(s), np.uint8).reshape(h, w, 4) for k, (h, w, s) in inputs.items()}, reqs, first
 
 def screenshot(base:str, files:list, out:Path, model:str):
@@ -123,7 +127,18 @@ def main():
         print(f'page: {page_dir if a.page else "exported now"}, served at {base}; {n_x} X-rays and {len(files) - n_x} non-X-rays, '
               f'{len(MODELS)} models, {time.time() - t0:.0f} s in Chromium')
         fails, rows = [], []
+        import csv as _csv, io
+        from pneumo_nb.core import DISCLAIMER
         for m in models:
+            t = run_page.table[m]
+            rows_csv = list(_csv.DictReader(io.StringIO(t['csv'])))
+            if [r[0] for r in t['rows']] != [x['file'] for x in res[m]] or any((float(r[1]) if r[1] else '') != x['prob'] or r[2] != x['label'] or r[3] != str(x['ood']).lower()
+                                                                             for r, x in zip(t['rows'], res[m])):
+                fails.append(f'{m}: the table rows\' data-file/data-prob/data-label/data-ood attributes are not the results')
+            if len(rows_csv) != len(res[m]) or any(r['path'] != x['file'] or r['label'] != x['label'] for r, x in zip(rows_csv, res[m])):
+                fails.append(f'{m}: the CSV does not hold one row per file')
+            if t['card'] != f'models/{m}/card.json': fails.append(f'{m}: the card link is {t["card"]}')
+            if 'not a diagnostic device' not in t['disclaimer']: fails.append('the disclaimer is not on the page')
             d = [x for x in res[m] if x['file'] == dcm.name]
             if not d or d[0]['prob'] != '' or 'pneumo_predict' not in d[0]['reason']: fails.append(f'{m}: the DICOM file was not refused with a pointer to pneumo_predict: {d}')
         for m, r in zip(MODELS, runs):   # `res` is keyed by name
