@@ -189,12 +189,19 @@ def pneumo_predict(paths:Param("image files or folders", str, nargs='+'), # imag
 @call_parse
 def pneumo_export(run:Param("run folder written by pneumo_train, or a reference model: pneumoniamnist-28 or chest-xray-64; several runs are exported as one model averaging them", str, nargs='*'),
                   out:str=None, # folder for model.onnx (default: the run folder; reference models and ensembles: runs/<name>-onnx)
+                  web:str=None, # write the static web page into this folder instead: each run is one model of its selector
                   quiet:bool=False # print nothing but errors
                  ):
     "Export a run's model with its preprocessing and threshold as model.onnx (+ onnx_preprocessing.json) for onnxruntime."
     with cli_errors(pneumo_export):
         run = _runs(run)
         if not run: raise UsageError("pneumo_export needs a run folder: pneumo_export RUN (or RUN1 RUN2 RUN3 for one model averaging them).")
+        if web is not None:   # the page (pneumo_nb.web): one web graph and card per run
+            from pneumo_nb.runs import load_run
+            from pneumo_nb.web import export_web
+            d = export_web(web, [load_run(r) for r in run])
+            say(f"Wrote the page for {len(run)} model(s) into {d}; serve it with: python -m http.server --bind 127.0.0.1 8000 --directory {d}", mode=console_mode(quiet))
+            return None if is_cli(pneumo_export) else d
         from pneumo_nb.runs import export_run
         p = export_run(run if len(run) > 1 else run[0], out)
         say(f"Wrote {p} and {p.parent/'onnx_preprocessing.json'}; score files with: pneumo_predict --model {p} FILES", mode=console_mode(quiet))

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['ONNX_FILE', 'ONNX_JSON', 'ExportError', 'onnx_pipeline', 'export_onnx', 'OnnxModel']
+__all__ = ['ONNX_FILE', 'ONNX_JSON', 'WEB_CARD', 'ExportError', 'onnx_pipeline', 'export_onnx', 'OnnxModel']
 
 # %% ../nbs/15_export.ipynb #f6d802d5
 from .core import CLASSES, PneumoError, DataNotFoundError, atomic_write
@@ -58,6 +58,7 @@ def onnx_pipeline(model, # a trained model returning 1 or 2 logits
 
 # %% ../nbs/15_export.ipynb #83b051a9
 ONNX_FILE, ONNX_JSON = 'model.onnx', 'onnx_preprocessing.json'
+WEB_CARD = 'card.json'   # beside a web graph's model.onnx (`pneumo_nb.web`), in place of onnx_preprocessing.json
 
 def export_onnx(model, # a trained model (any registry architecture)
                 batch:dict, # its batch preprocessing: img_size, n_ch, mean, std, tta
@@ -106,6 +107,7 @@ class OnnxModel:
         p = Path(path).expanduser()
         self.path = p/ONNX_FILE if p.is_dir() else p
         js = self.path.parent/ONNX_JSON
+        if not js.is_file() and (self.path.parent/WEB_CARD).is_file(): js = self.path.parent/WEB_CARD   # a web graph's card
         for f in (self.path, js):
             if not f.is_file():
                 raise DataNotFoundError(f"{f} does not exist. Pass the folder export_onnx (or pneumo_export) wrote, "
@@ -119,6 +121,7 @@ class OnnxModel:
         except Exception as e:
             raise ExportError(f"{self.path} is not a readable ONNX model ({type(e).__name__}: {str(e)[:200]}); "
                               "export the model again.") from None
+        self.outputs = [o.name for o in self.session.get_outputs()]   # a web graph (`pneumo_nb.web`): the OOD outputs too
 
     def predict(self,
                 x, # uint8 images [N, H, W] or [N, H, W, 3] (see `preprocess_xray`)
@@ -131,11 +134,24 @@ class OnnxModel:
         if x.ndim != 4 or x.shape[-1] not in (1, 3):
             raise ExportError(f"images must be [N, H, W] or [N, H, W, 3], got shape {x.shape}")
         s = self.batch.get('img_size')
-        if s and max(x.shape[1:3]) > s:
+        if s and max(x.shape[1:3]) > s and not self.info.get('input', {}).get('any_size'):
             raise ExportError(f"images of {x.shape[1]}x{x.shape[2]} px are larger than the model's {s} px input; "
                               f"make them with preprocess_xray(img, raw) using the raw preprocessing in "
                               f"{self.path.parent/ONNX_JSON}")
         out = [self.session.run(None, {'images': np.ascontiguousarray(x[i:i + bs])})[0] for i in range(0, len(x), bs)]
         return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
+
+    def predict_ood(self,
+                    x, # uint8 images [N, H, W] or [N, H, W, C] (any size for a web graph)
+                    bs:int=256 # images per onnxruntime call
+                   ) -> tuple:
+        "`(probabilities, ood_score)` from a graph that carries the out-of-distribution score (a web graph, `pneumo_nb.web`)."
+        if 'ood_score' not in self.outputs: raise ExportError(f"{self.path} has no ood_score output; export it with pneumo_export --web")
+        x = np.asarray(x)
+        if x.dtype != np.uint8: raise ExportError(f"images must be uint8 (0-255), got {x.dtype}")
+        if x.ndim == 3: x = x[..., None]
+        out = [self.session.run(['prob_pneumonia', 'ood_score'], {'images': np.ascontiguousarray(x[i:i + bs])}) for i in range(0, len(x), bs)]
+        if not out: return np.zeros(0, np.float32), np.zeros(0, np.float64)
+        return np.concatenate([o[0] for o in out]).astype(np.float32), np.concatenate([o[1] for o in out]).astype(np.float64)
 
     def __repr__(self): return f"OnnxModel({self.path.name}, arch={self.info.get('arch')}, batch={self.batch})"

@@ -311,6 +311,7 @@ def _ood_detectors(model, scorer, kind) -> tuple:
     "`([(network, batch, MultiDetector)], note)`: what scores a scorer's images for `pneumo_nb.ood.predict_with_ood`; the note says what is missing."
     from pneumo_nb.ood import MultiDetector, OOD_FILE
     if kind == 'onnx':
+        if 'ood_score' in getattr(scorer, 'outputs', ()): return [], None   # a web graph carries the whole detector
         f = scorer.path.parent/OOD_FILE
         return ([(None, None, MultiDetector.load(f))], None) if f.is_file() else ([], ADD_OOD.format(run=scorer.path.parent, file=OOD_FILE))
     runs = [load_run(m) for m in (model if isinstance(model, (list, tuple)) else [model])]
@@ -359,6 +360,7 @@ def predict_files(model, # a run folder, a reference model's name, an exported O
         if adapt:
             p, ad = adapt_probs(load_run(model), x, adapt, device=device)
             if dets: s = dets[0][2].score(component_features(dets[0][0], x, dets[0][1]))   # the unadapted network's features
+        elif kind == 'onnx' and 'ood_score' in scorer.outputs: p, s = scorer.predict_ood(x)   # a web graph: every component, as a run folder
         elif kind == 'onnx':
             p = scorer.predict(x)
             if dets: s = dets[0][2].parts['pixels'].score(pixel_features(x))   # an ONNX model: the pixel component only

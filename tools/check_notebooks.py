@@ -172,7 +172,7 @@ def main(argv=None):
     others = [] if a.path else [f for f in sorted(NBS.rglob('*.ipynb')) if f not in fns and not is_hidden(f)]
     total_fail, rows = 0, []
     for fn in fns + others:
-        library = fn in fns and re.match(r'\d\d_', fn.name) is not None
+        library = fn in fns and re.match(r'\d\d[a-z]?_', fn.name) is not None
         fails, n_exp, n_chk = check_notebook(fn, outputs=not a.no_outputs, library=library)
         if library: rows.append((fn.name, n_exp, n_chk))
         for i, line, msg in fails:
