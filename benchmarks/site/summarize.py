@@ -60,6 +60,13 @@ def main():
                            finetune_sens=verdict(f.sensitivity_mean, T['sens']), finetune_spec=verdict(f.specificity_mean, T['spec']),
                            picked_auc_gain=f"{g.loc['picked'].auc_gain_mean:+.4f}, harmless in {int(g.loc['picked'].harmless_seeds)} of {int(g.loc['picked'].seeds)} seeds"))
     if tg: lines += ['## Targets at K = 128 (mean over seeds, evaluation part)', '', md_table(pd.DataFrame(tg)), '']
+    reads = []
+    for c in combos:   # every evaluation-part read is in the ledger; an instance stopped after its read has no row, and is said here
+        led = pd.read_json(RES/'test_reads'/c/'test_reads.jsonl', lines=True)
+        reads.append(dict(combination=c, reads_in_ledger=len(led), instances_reported=len(rows_of(c)), read_but_not_reported=len(led) - len(rows_of(c))))
+    lines += ['## Reads of the evaluation parts', '', md_table(pd.DataFrame(reads)), '',
+              'An instance stopped (the study was cut short by the session\'s time) after its evaluation part was read has no row: it is counted '
+              'here and its numbers were never looked at.', '']
     cov = [coverage(n) for n in ('chest-xray-64', 'pneumoniamnist-28')]
     (RES/'coverage.json').write_text(json.dumps(cov, indent=1))
     lines += ['## Intervals that hold (the models as shipped, 200 random evaluation parts of 64 images)', '',
