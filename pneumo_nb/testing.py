@@ -8,7 +8,7 @@ import atexit, shutil, signal, subprocess, sys, tempfile, threading, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['check_tmp', 'mini_folder', 'interrupt_in_training']
+__all__ = ['check_tmp', 'mini_folder', 'single_thread', 'interrupt_in_training']
 
 # %% ../nbs/00a_testing.ipynb #e2f3363c
 from .core import find_data
@@ -45,6 +45,13 @@ def mini_folder(dst, # the folder to write (created)
     for f in sorted(src.rglob('*.png'))[::every]:
         (dst/f.relative_to(src)).parent.mkdir(parents=True, exist_ok=True); shutil.copy(f, dst/f.relative_to(src))
     return dst
+
+# %% ../nbs/00a_testing.ipynb #5e46e4fa
+def single_thread():
+    "Torch in this process, and in the child processes it starts from now on, uses one thread."
+    import os, torch
+    os.environ['OMP_NUM_THREADS'] = '1'
+    torch.set_num_threads(1)
 
 # %% ../nbs/00a_testing.ipynb #889ddbcb
 def interrupt_in_training(args:list, # the command: e.g. `[BIN/'pneumo_train', '--epochs', '50', ...]`, its output to a pipe
