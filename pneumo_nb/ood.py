@@ -254,8 +254,9 @@ def predict_with_ood(model, # the scorer's network (a run's, or an ensemble's)
     with contextlib.ExitStack() as st:
         for t in taps: st.enter_context(t)
         p = predict_arrays(model, x, batch, bs=bs, device=device)
-    pix = pixel_features(x)
-    return p, np.max(np.stack([d.score({**t.features(), 'pixels': pix}) for t, (_, _, d) in zip(taps, detectors)]), 0)
+    pix = pixel_features(x)   # a tapped network the scorer's pass did not run (a site fine-tune scores with its parent's): a pass of its own
+    feats = [t.features() if all(t.rows) or not len(x) else component_features(m, x, b, bs) for t, (m, b, _) in zip(taps, detectors)]
+    return p, np.max(np.stack([d.score({**f, 'pixels': pix}) for f, (_, _, d) in zip(feats, detectors)]), 0)
 
 def ood_summary(paths, # the scored files
                 ood # their flags
