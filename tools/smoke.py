@@ -18,10 +18,10 @@ the newest releases that settings.ini allows. The checks:
 - an ensemble: `pneumo_predict` with two `--model` (the quick run and pneumoniamnist-28) gives their mean.
 """
 from __future__ import annotations
-import argparse, importlib.metadata, io, os, re, shutil, subprocess, sys, tempfile, time, traceback
+import argparse, json, importlib.metadata, io, os, re, shutil, subprocess, sys, tempfile, time, traceback
 from pathlib import Path
 
-SCRIPTS = ('pneumo_train', 'pneumo_evaluate', 'pneumo_predict', 'pneumo_export', 'pneumo_reproduce', 'pneumo_search', 'pneumo_seeds')
+SCRIPTS = ('pneumo_train', 'pneumo_evaluate', 'pneumo_predict', 'pneumo_export', 'pneumo_reproduce', 'pneumo_search', 'pneumo_seeds', 'pneumo_site')
 PACKAGES = ('pneumo_nb', 'fastai', 'fastcore', 'torch', 'torchvision', 'numpy', 'pandas', 'scikit-learn', 'scipy', 'pillow',
             'pydicom', 'onnx', 'onnxruntime', 'optuna', 'matplotlib')
 COLUMNS = ['path', 'prob_pneumonia', 'label', 'ood_score', 'ood', 'ood_reason']
@@ -160,6 +160,16 @@ def main(data:Path, keep:bool=False) -> int:
                 raise AssertionError(f"the ensemble is not the mean of its members:\n{e}\n{mean}")
             return f"p = {', '.join(f'{p:.3f}' for p in e.prob_pneumonia)}"
         s.check('ensemble: pneumo_predict --model RUN --model pneumoniamnist-28', ensemble)
+
+        def site():   # the local check on a small labelled folder (every 16th Kaggle *training* image: no test image read), threshold and calibration only
+            loc = tmp/'local'
+            for f in sorted((data/'chest_xray_64'/'train').rglob('*.png'))[::16]:
+                (loc/f.parent.name).mkdir(parents=True, exist_ok=True); shutil.copy(f, loc/f.parent.name/f.name)
+            s.sh('pneumo_site', '--model', 'chest-xray-64', '--data', loc, '--labels', '32', '--no_finetune', '--n_boot', '100', '--out', tmp/'site', '--quiet')
+            j = json.loads((tmp/'site'/'site.json').read_text())
+            if set(j['levels']) != {'shipped', 'threshold', 'calibrate'} or not j['adapted'].startswith('adapted with'): raise AssertionError(f"site.json: {sorted(j)}")
+            return f"{j['n_adapt']} adaptation and {j['n_eval']} evaluation images; the rule picked {j['rule']['picked']}"
+        s.check('pneumo_site --no_finetune on a labelled folder', site)
     finally:
         if keep: print(f"kept {tmp}")
         else: shutil.rmtree(tmp, ignore_errors=True)
